@@ -1,0 +1,151 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { Agent, type Dispatcher } from 'undici';
+import type { Config } from './config.js';
+import { AppError, statusText } from './errors.js';
+import type { Logger } from './logger.js';
+import { ProcessPool } from './convert/pool.js';
+import { MemoryCache } from './cache/memory.js';
+import { TelegramClient } from './telegram/client.js';
+import { TelegramGate } from './telegram/gate.js';
+import { StickerService } from './sticker/service.js';
+import type { StickerEntry } from './sticker/entry.js';
+import { localStats, type ProcessStats, type StatsCollector } from './stats.js';
+import { stickerRoutes } from './routes/stickers.js';
+import { healthRoutes } from './routes/health.js';
+import { formatRoutes } from './routes/formats.js';
+import { cacheRoutes } from './routes/cache.js';
+
+/** What the app needs from outside; anything left out is created from config and closed with the app. */
+export interface AppDeps {
+  logger: Logger;
+  pool?: ProcessPool;
+  dispatcher?: Dispatcher;
+  stats?: StatsCollector;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config;
+    stickers: StickerService;
+    pool: ProcessPool;
+    telegram: TelegramClient | undefined;
+    memoryCache: MemoryCache<StickerEntry>;
+    stats: StatsCollector;
+  }
+}
+
+/** Builds the Fastify instance with every route and dependency; never listens. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // A log line per cache hit would cost more than serving it; failures are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { maxParamLength: 1024 }, // long ids must reach our validation (400), not the router's 404
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  const owned: Array<() => unknown> = [];
+  const pool =
+    deps.pool ??
+    new ProcessPool({
+      threads: config.pool.threads,
+      queueMax: config.pool.queueMax,
+      taskTimeoutMs: config.limits.conversionTimeoutMs,
+      maxLottieBytes: config.limits.maxLottieBytes,
+    });
+  if (!deps.pool) owned.push(() => pool.close());
+
+  const dispatcher =
+    deps.dispatcher ??
+    new Agent({
+      connections: config.telegram.connectionsPerOrigin,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 120_000,
+      connect: { timeout: Math.min(10_000, config.telegram.timeoutMs) },
+    });
+  if (!deps.dispatcher) owned.push(() => dispatcher.close());
+
+  const t = config.telegram;
+  const telegram = t.botToken
+    ? new TelegramClient({
+        botToken: t.botToken,
+        apiBaseUrl: t.apiBaseUrl,
+        downloadBaseUrl: t.downloadBaseUrl,
+        timeoutMs: t.timeoutMs,
+        maxRetries: t.maxRetries,
+        baseRetryDelayMs: t.baseRetryDelayMs,
+        maxRetryDelayMs: t.maxRetryDelayMs,
+        maxFileBytes: config.limits.maxFileBytes,
+        dispatcher,
+        gate: new TelegramGate(t.maxConcurrentRequests),
+      })
+    : undefined;
+  if (!telegram) app.log.warn('TELEGRAM_BOT_TOKEN is not set: /stickers answers 503 until it is configured');
+
+  const memoryCache = new MemoryCache<StickerEntry>({ maxBytes: config.cache.memoryBytes, ttlMs: config.cache.ttlSeconds * 1000 });
+  const stickers = new StickerService({
+    telegram,
+    pool,
+    memory: memoryCache,
+    maxFileBytes: config.limits.maxFileBytes,
+    endpointTimeoutMs: config.limits.endpointTimeoutMs,
+    filePathTtlMs: config.cache.filePathTtlMs,
+  });
+
+  const stats = deps.stats ?? localStats();
+  stats.attach(
+    (): ProcessStats => ({
+      pid: process.pid,
+      memory: memoryCache.stats(),
+      telegram: telegram ? { ...telegram.counters } : { getFileCalls: 0, downloadCalls: 0, errors: 0, rateLimited: 0, retries: 0, bytesDownloaded: 0 },
+      coalesced: stickers.coalesced,
+      pool: pool.stats,
+    }),
+  );
+
+  app.decorate('config', config);
+  app.decorate('stickers', stickers);
+  app.decorate('pool', pool);
+  app.decorate('telegram', telegram);
+  app.decorate('memoryCache', memoryCache);
+  app.decorate('stats', stats);
+
+  app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
+    let status: number;
+    let message: string;
+    let code: string;
+    if (err instanceof AppError) {
+      ({ statusCode: status, message, code } = err);
+      if (err.retryAfter !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(err.retryAfter))));
+    } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      // Fastify's own client errors (bad JSON body, unsupported media type...) are safe to show.
+      status = err.statusCode;
+      message = err.message;
+      code = err.code ?? 'BAD_REQUEST';
+    } else {
+      status = 500;
+      message = 'Internal Server Error';
+      code = 'INTERNAL';
+    }
+    if (status >= 500) req.log.error({ err, url: req.url, code }, 'request failed');
+    else req.log.debug({ code, url: req.url, status }, message);
+    void reply.code(status).type('application/json').send({ statusCode: status, error: statusText[status] ?? 'Error', message, code });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `Route ${req.method} ${req.url.split('?')[0]} not found`, code: 'ROUTE_NOT_FOUND' });
+  });
+
+  await app.register(healthRoutes);
+  await app.register(formatRoutes);
+  await app.register(cacheRoutes);
+  await app.register(stickerRoutes);
+
+  app.addHook('onClose', async () => {
+    stats.close();
+    for (const close of owned.reverse()) await close();
+  });
+  return app;
+}

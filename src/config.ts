@@ -1,0 +1,152 @@
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+
+/** Raised when the environment cannot be turned into a Config; the message is one line naming the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', 'TRUE', 'FALSE', 'True', 'False'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v.toLowerCase()));
+const url = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
+// The old service took Python's level names; pino wants its own.
+const logLevel = z
+  .string()
+  .transform((v) => v.toLowerCase())
+  .transform((v) => (v === 'warning' ? 'warn' : v === 'critical' ? 'fatal' : v))
+  .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
+
+const cpus = availableParallelism();
+
+// Env names are the old service's; each entry is the variable exactly as an operator writes it.
+const schema = z.object({
+  TELEGRAM_BOT_TOKEN: z.string().trim().optional(),
+  TELEGRAM_API_BASE_URL: url.default('https://api.telegram.org'),
+  TELEGRAM_DOWNLOAD_BASE_URL: url.optional(),
+  TELEGRAM_TIMEOUT_SEC: seconds(0.1, 600).default(30),
+  TELEGRAM_MAX_CONCURRENT_REQUESTS: int(1, 10_000).default(32),
+  SERVER_HOST: z.string().min(1).default('0.0.0.0'),
+  SERVER_PORT: int(0, 65535).default(8081),
+  LOG_LEVEL: logLevel.default('info'),
+  WORKERS: int(1, 256).default(cpus),
+  MAX_FILE_SIZE_MB: seconds(0.001, 2000).default(20),
+  ENDPOINT_TIMEOUT_SEC: seconds(0.1, 3600).default(30),
+  CONVERSION_TIMEOUT_SEC: seconds(0.1, 3600).default(30),
+  MAX_PROCESS_WORKERS: int(1, 256).optional(),
+  CACHE_TTL_DAYS: seconds(0, 3650).default(7),
+  HTTP_MAX_CONNECTIONS: int(1, 10_000).default(100),
+  HTTP_MAX_CONNECTIONS_PER_HOST: int(1, 10_000).default(32),
+  MAX_RETRIES: int(0, 20).default(3),
+  BASE_RETRY_DELAY: seconds(0, 600).default(1),
+  MAX_RETRY_DELAY: seconds(0, 3600).default(30),
+  MEMORY_CACHE_MB: seconds(0, 1_000_000).default(64),
+  MAX_LOTTIE_BYTES: int(1024, 1024 ** 3).default(16 * 1024 * 1024),
+  PROCESS_QUEUE_MAX: int(0, 1_000_000).default(256),
+});
+
+export type Config = Readonly<{
+  telegram: Readonly<{
+    botToken: string | undefined;
+    apiBaseUrl: string;
+    downloadBaseUrl: string;
+    timeoutMs: number;
+    maxConcurrentRequests: number;
+    connectionsPerOrigin: number;
+    maxRetries: number;
+    baseRetryDelayMs: number;
+    maxRetryDelayMs: number;
+  }>;
+  server: Readonly<{ host: string; port: number; logLevel: string; workers: number }>;
+  limits: Readonly<{
+    maxFileBytes: number;
+    maxLottieBytes: number;
+    endpointTimeoutMs: number;
+    conversionTimeoutMs: number;
+  }>;
+  pool: Readonly<{ threads: number; queueMax: number }>;
+  cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number }>;
+}>;
+
+/** Pure: environment in, frozen typed Config out, or a ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // An empty value means "not set", as it did for the old service's pydantic settings.
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') cleaned[key] = v;
+  }
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0]);
+    throw new ConfigError(`Invalid configuration: ${name}=${JSON.stringify(cleaned[name])}: ${describe(issue)}`);
+  }
+  const e = parsed.data;
+  const workers = e.WORKERS;
+  const threads = e.MAX_PROCESS_WORKERS ?? Math.max(1, Math.round(cpus / workers));
+  const sec = 1000;
+  return deepFreeze({
+    telegram: {
+      botToken: e.TELEGRAM_BOT_TOKEN || undefined,
+      apiBaseUrl: e.TELEGRAM_API_BASE_URL,
+      downloadBaseUrl: e.TELEGRAM_DOWNLOAD_BASE_URL ?? `${e.TELEGRAM_API_BASE_URL}/file/bot`,
+      timeoutMs: e.TELEGRAM_TIMEOUT_SEC * sec,
+      maxConcurrentRequests: e.TELEGRAM_MAX_CONCURRENT_REQUESTS,
+      connectionsPerOrigin: Math.min(e.HTTP_MAX_CONNECTIONS_PER_HOST, e.HTTP_MAX_CONNECTIONS),
+      maxRetries: e.MAX_RETRIES,
+      baseRetryDelayMs: e.BASE_RETRY_DELAY * sec,
+      maxRetryDelayMs: Math.max(e.MAX_RETRY_DELAY, e.BASE_RETRY_DELAY) * sec,
+    },
+    server: { host: e.SERVER_HOST, port: e.SERVER_PORT, logLevel: e.LOG_LEVEL, workers },
+    limits: {
+      maxFileBytes: Math.floor(e.MAX_FILE_SIZE_MB * 1024 * 1024),
+      maxLottieBytes: e.MAX_LOTTIE_BYTES,
+      endpointTimeoutMs: e.ENDPOINT_TIMEOUT_SEC * sec,
+      conversionTimeoutMs: e.CONVERSION_TIMEOUT_SEC * sec,
+    },
+    pool: { threads, queueMax: e.PROCESS_QUEUE_MAX },
+    cache: {
+      ttlSeconds: Math.round(e.CACHE_TTL_DAYS * 86400),
+      memoryBytes: Math.floor(e.MEMORY_CACHE_MB * 1024 * 1024),
+      filePathTtlMs: 55 * 60 * sec, // Telegram promises a file_path for at least an hour
+    },
+  });
+}
+
+/** process.env overlaid on a `.env` file in the working directory, if one exists (real env wins). */
+export function readEnvironment(cwd = process.cwd()): Record<string, string | undefined> {
+  let fromFile: Record<string, string> = {};
+  try {
+    fromFile = parseEnv(readFileSync(`${cwd}/.env`, 'utf8')) as Record<string, string>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return { ...fromFile, ...process.env };
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'too_small':
+      return `expected a number >= ${String(issue.minimum)}`;
+    case 'too_big':
+      return `expected a number <= ${String(issue.maximum)}`;
+    case 'invalid_type':
+      return `expected ${issue.expected === 'number' ? 'a number' : issue.expected}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => String(v)).join(', ')}`;
+    case 'invalid_format':
+      return issue.format === 'url' ? 'expected an http(s) URL' : `expected ${issue.format}`;
+    default:
+      return issue.message;
+  }
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(o);
+}

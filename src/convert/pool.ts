@@ -1,0 +1,72 @@
+import { Piscina } from 'piscina';
+import { join } from 'node:path';
+import { errors } from '../errors.js';
+import type { DecodeTgsResult, LottieInfo, PoolTask } from './messages.js';
+
+export interface PoolOptions {
+  threads: number;
+  queueMax: number;
+  taskTimeoutMs: number;
+  maxLottieBytes: number;
+}
+
+export interface DecodedTgs {
+  info: LottieInfo;
+  gzip: Buffer;
+  json?: Buffer;
+}
+
+/** Main-thread facade of the worker-thread pool: bounded queue, per-task deadline, typed results. */
+export class ProcessPool {
+  readonly #pool: Piscina<PoolTask, unknown>;
+  readonly #opts: PoolOptions;
+
+  constructor(opts: PoolOptions) {
+    this.#opts = opts;
+    this.#pool = new Piscina({
+      filename: join(__dirname, 'workers', 'index.js'),
+      minThreads: 1,
+      maxThreads: opts.threads,
+      maxQueue: opts.queueMax,
+      idleTimeout: 60_000,
+      // One hostile file must not take the process's memory: its thread dies instead.
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(128, Math.ceil((opts.maxLottieBytes * 12) / 2 ** 20)) },
+    });
+  }
+
+  /** Decompress and validate a TGS off the event loop. Throws AppError (422, 503 or 504). */
+  async decodeTgs(data: Uint8Array, wantJson: boolean, signal?: AbortSignal): Promise<DecodedTgs> {
+    // Only a buffer that owns its whole ArrayBuffer may be moved (never a slice of Node's shared pool);
+    // anything else is copied into a fresh one first. The caller must not use data afterwards.
+    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
+    const task: PoolTask = { kind: 'decode-tgs', data: own, maxLottieBytes: this.#opts.maxLottieBytes, wantJson };
+    const result = (await this.#run(task, [own.buffer as ArrayBuffer], signal)) as DecodeTgsResult;
+    const gzip = Buffer.from(result.gzip.buffer, result.gzip.byteOffset, result.gzip.byteLength);
+    if (!result.ok) throw errors.corruptSticker(result.detail);
+    const json = result.json && Buffer.from(result.json.buffer, result.json.byteOffset, result.json.byteLength);
+    return { info: result.info, gzip, json };
+  }
+
+  get stats() {
+    return { threads: this.#pool.threads.length, queued: this.#pool.queueSize, completed: this.#pool.completed };
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close({ force: true });
+  }
+
+  async #run(task: PoolTask, transferList: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
+    // Refuse at once when the queue is full rather than letting waiters pile up.
+    if (this.#pool.queueSize >= this.#opts.queueMax) throw errors.overloaded('processing queue is full');
+    const deadline = AbortSignal.timeout(this.#opts.taskTimeoutMs);
+    const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    try {
+      return await this.#pool.run(task, { transferList, signal: abort });
+    } catch (err) {
+      if (deadline.aborted) throw errors.conversionTimeout(this.#opts.taskTimeoutMs);
+      if (signal?.aborted) throw signal.reason;
+      if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') throw errors.corruptSticker('too large to process');
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The error catalogue: every failure the service reports has a stable code, an HTTP status and a public
+ * message. Routes and services throw these; one handler in app.ts turns them into responses.
+ */
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: string,
+    readonly statusCode: number,
+    message: string,
+    /** Seconds, sent as Retry-After when the failure is about load or upstream limits. */
+    readonly retryAfter?: number,
+  ) {
+    super(message);
+  }
+}
+
+type Make<A extends unknown[]> = (...args: A) => AppError;
+const def =
+  <A extends unknown[]>(code: string, status: number, msg: (...args: A) => string, retry?: (...args: A) => number | undefined): Make<A> =>
+  (...args) =>
+    new AppError(code, status, msg(...args), retry?.(...args));
+
+export const errors = {
+  invalidFileId: def('INVALID_FILE_ID', 400, (why: string) => `Invalid file_id: ${why}`),
+  telegramBadRequest: def('TELEGRAM_BAD_REQUEST', 400, (description: string) => `Telegram rejected the file_id: ${description}`),
+  fileNotFound: def('FILE_NOT_FOUND', 404, (description: string) => `File not found at Telegram: ${description}`),
+  fileTooBig: def('FILE_TOO_BIG', 413, (limitBytes: number, detail: string) => `File is too big (${detail}); the limit is ${limitBytes} bytes`),
+  unsupportedFormat: def('UNSUPPORTED_FORMAT', 422, (what: string) => `Unsupported file format: ${what}`),
+  corruptSticker: def('CORRUPT_STICKER', 422, (why: string) => `The sticker file is corrupt: ${why}`),
+  telegramRateLimited: def(
+    'TELEGRAM_RATE_LIMITED',
+    503,
+    (retryAfter: number) => `Telegram is rate limiting this service; retry after ${retryAfter} s`,
+    (retryAfter: number) => retryAfter,
+  ),
+  tokenMissing: def('TOKEN_NOT_CONFIGURED', 503, () => 'TELEGRAM_BOT_TOKEN is not configured on this server'),
+  overloaded: def('OVERLOADED', 503, (what: string) => `Server is busy (${what}); retry shortly`, () => 1),
+  telegramUnavailable: def('TELEGRAM_UNAVAILABLE', 502, (detail: string) => `Telegram is unavailable: ${detail}`),
+  telegramAuth: def('TELEGRAM_AUTH_FAILED', 502, () => 'Telegram rejected the bot token configured on this server'),
+  timeout: def('TIMEOUT', 504, (ms: number) => `The request did not complete within ${ms} ms`),
+  conversionTimeout: def('CONVERSION_TIMEOUT', 504, (ms: number) => `Processing the sticker took longer than ${ms} ms`),
+  internal: def('INTERNAL', 500, () => 'Internal Server Error'),
+} as const;
+
+export type ErrorCode = ReturnType<(typeof errors)[keyof typeof errors]>['code'];
+
+export const statusText: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};

@@ -1,0 +1,48 @@
+/** Input formats the service recognises, detected from magic bytes rather than trusted from a file name. */
+export type InputFormat = 'tgs' | 'webp' | 'webm' | 'png' | 'jpeg' | 'gif';
+
+export const contentTypes: Record<InputFormat | 'lottie', string> = {
+  tgs: 'application/x-tgsticker',
+  lottie: 'application/json',
+  webp: 'image/webp',
+  webm: 'video/webm',
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+};
+
+export function detectFormat(b: Uint8Array): InputFormat | undefined {
+  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'tgs';
+  if (b.length >= 12 && ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP') return 'webp';
+  if (b.length >= 4 && b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) return 'webm';
+  if (b.length >= 8 && b[0] === 0x89 && ascii(b, 1, 4) === 'PNG' && b[4] === 0x0d && b[5] === 0x0a) return 'png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 6 && (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a')) return 'gif';
+  return undefined;
+}
+
+function ascii(b: Uint8Array, from: number, to: number): string {
+  return String.fromCharCode(...b.subarray(from, to));
+}
+
+/** What GET /formats reports: what comes in and what goes out for each. */
+export const supportedFormats = {
+  input: {
+    tgs: { description: 'Animated sticker (gzip-compressed Lottie JSON)', contentType: contentTypes.tgs },
+    webp: { description: 'Static sticker', contentType: contentTypes.webp },
+    webm: { description: 'Video sticker (VP9)', contentType: contentTypes.webm },
+    png: { description: 'PNG image', contentType: contentTypes.png },
+    jpeg: { description: 'JPEG image', contentType: contentTypes.jpeg },
+    gif: { description: 'GIF image', contentType: contentTypes.gif },
+  },
+  conversions: {
+    tgs: ['lottie'],
+    webp: ['webp'],
+    webm: ['webm'],
+    png: ['png'],
+    jpeg: ['jpeg'],
+    gif: ['gif'],
+  },
+  notes:
+    'TGS is served as Lottie JSON; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. Other formats pass through unchanged.',
+} as const;

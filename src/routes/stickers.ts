@@ -1,0 +1,109 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Deadline } from '../deadline.js';
+import { validateFileId, type Served } from '../sticker/service.js';
+import type { StickerEntry } from '../sticker/entry.js';
+
+type Headers = Record<string, string>;
+
+export async function stickerRoutes(app: FastifyInstance): Promise<void> {
+  const { stickers, config } = app;
+  const cacheControl = `public, max-age=${config.cache.ttlSeconds}`;
+  const timeoutMs = config.limits.endpointTimeoutMs;
+
+  // Everything about a response that depends only on the entry is built once per entry, not per request.
+  const fixed = new WeakMap<StickerEntry, { plain?: Headers; gzip?: Headers }>();
+  const headersFor = (s: Served): Headers => {
+    let h = fixed.get(s.entry);
+    if (!h) fixed.set(s.entry, (h = {}));
+    const key = s.gzip ? 'gzip' : 'plain';
+    return (h[key] ??= entryHeaders(s, cacheControl));
+  };
+
+  app.get<{ Params: { fileId: string } }>('/stickers/:fileId', async (req, reply) => {
+    const started = performance.now();
+    const { fileId } = req.params;
+    validateFileId(fileId);
+    const gzip = acceptsGzip(req.headers['accept-encoding']);
+    let served = stickers.lookup(fileId, gzip);
+    if (served === undefined) {
+      const deadline = new Deadline(timeoutMs);
+      try {
+        served = await stickers.fetch(fileId, gzip, deadline);
+      } finally {
+        deadline.dispose();
+      }
+    }
+    return send(reply, served, headersFor(served), req.headers['if-none-match'], fileId, started);
+  });
+}
+
+function send(reply: FastifyReply, s: Served, fixed: Headers, ifNoneMatch: string | undefined, fileId: string, started: number) {
+  reply.headers(fixed);
+  reply.header('x-file-id', fileId);
+  reply.header('x-cache-status', s.cache);
+  const etag = fixed.etag;
+  if (ifNoneMatch !== undefined && matches(ifNoneMatch, etag)) {
+    reply.header('x-processing-time-ms', elapsed(started));
+    return reply.code(304).send();
+  }
+  reply.header('x-processing-time-ms', elapsed(started));
+  return reply.send(s.body);
+}
+
+function entryHeaders(s: Served, cacheControl: string): Headers {
+  const e = s.entry;
+  const h: Headers = {
+    'content-type': e.contentType,
+    etag: s.gzip ? e.etagGzip : e.etag,
+    'cache-control': cacheControl,
+    'x-original-format': e.original,
+    'x-output-format': e.output,
+    'x-file-size': String(e.gzip?.length ?? e.plain!.length),
+    'x-is-converted': String(e.isConverted),
+    'x-conversion-time-ms': e.conversionMs.toFixed(2),
+  };
+  // Only TGS has two representations; caches must key them on Accept-Encoding.
+  if (e.gzip) h.vary = 'Accept-Encoding';
+  if (s.gzip) h['content-encoding'] = 'gzip';
+  if (e.info) {
+    h['x-lottie-frames'] = String(e.info.frames);
+    h['x-lottie-frame-rate'] = String(e.info.frameRate);
+    h['x-lottie-dimensions'] = `${e.info.width}x${e.info.height}`;
+  }
+  return h;
+}
+
+const elapsed = (started: number) => (performance.now() - started).toFixed(2);
+
+/** RFC 9110 If-None-Match: "*" or a list of entity tags, compared weakly. */
+function matches(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  for (const part of header.split(',')) {
+    const tag = part.trim();
+    if (tag === etag || tag === `W/${etag}`) return true;
+  }
+  return false;
+}
+
+// Accept-Encoding values repeat across requests; remember the answer for the few that occur.
+const gzipMemo = new Map<string, boolean>();
+
+/** True when the client accepts gzip (by name or "*") with a non-zero q-value. */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  const memo = gzipMemo.get(header);
+  if (memo !== undefined) return memo;
+  let yes = false;
+  let star: boolean | undefined;
+  let named: boolean | undefined;
+  for (const part of header.split(',')) {
+    const [name, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    const ok = q === undefined || Number(q.slice(2)) > 0;
+    if (name === 'gzip' || name === 'x-gzip') named = ok;
+    else if (name === '*') star = ok;
+  }
+  yes = named ?? star ?? false;
+  if (gzipMemo.size < 256) gzipMemo.set(header, yes);
+  return yes;
+}

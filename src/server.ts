@@ -1,0 +1,28 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { createLogger } from './logger.js';
+import type { StatsCollector } from './stats.js';
+
+/** One serving process: build the app, listen, and close gracefully on SIGTERM/SIGINT. */
+export async function startServer(config: Config, stats?: StatsCollector): Promise<FastifyInstance> {
+  const logger = createLogger({ level: config.server.logLevel, secrets: [config.telegram.botToken] });
+  const app = await buildApp(config, { logger, stats });
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'closing');
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.log.error({ err }, 'error while closing');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  await app.listen({ host: config.server.host, port: config.server.port });
+  return app;
+}

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { FakeTelegram } from './fake-telegram.js';
+
+/** The repository's test/fixtures folder, from the compiled location (dist/test). */
+export const fixturesDir = join(__dirname, '..', '..', 'test', 'fixtures');
+export const fixture = (name: string): Buffer => readFileSync(join(fixturesDir, name));
+
+export interface TestApp {
+  app: FastifyInstance;
+  fake: FakeTelegram;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** A real app against a real fake Telegram on a free port; env overrides the test defaults. */
+export async function buildTestApp(env: Record<string, string> = {}, fake?: FakeTelegram): Promise<TestApp> {
+  const tg = fake ?? (await new FakeTelegram().start());
+  const config = loadConfig({
+    TELEGRAM_BOT_TOKEN: tg.token,
+    TELEGRAM_API_BASE_URL: tg.url,
+    LOG_LEVEL: 'debug',
+    BASE_RETRY_DELAY: '0.01',
+    MAX_RETRY_DELAY: '0.05',
+    MAX_PROCESS_WORKERS: '1',
+    ENDPOINT_TIMEOUT_SEC: '10',
+    ...env,
+  });
+  const logs: string[] = [];
+  const logger = createLogger({ level: 'debug', secrets: [config.telegram.botToken], destination: { write: (l: string) => void logs.push(l) } });
+  const app = await buildApp(config, { logger });
+  await app.ready();
+  return {
+    app,
+    fake: tg,
+    logs,
+    async close() {
+      await app.close();
+      if (!fake) await tg.close();
+    },
+  };
+}
+
+/** Valid-looking Telegram file ids for tests. */
+export const fid = (name: string) => `CAACAgIAAxkBAAE${name}`.replace(/[^A-Za-z0-9_-]/g, '_');
