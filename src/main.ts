@@ -1,11 +1,9 @@
 #!/usr/bin/env node
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, readEnvironment, type Config } from './config.js';
-import { runPrimary } from './cluster/primary.js';
-import { startServer } from './server.js';
-import { clusterWorkerStats } from './stats.js';
 
-// Entry point: parse config once, then be the cluster primary or one of its workers.
+// Entry point: parse config once, then be the cluster primary or one of its workers. Each side loads
+// only its own modules, so the primary does not carry Fastify, undici and the pool in its memory.
 let config: Config;
 try {
   config = loadConfig(readEnvironment());
@@ -16,8 +14,10 @@ try {
 }
 
 if (cluster.isPrimary) {
-  runPrimary(config);
+  (require('./cluster/primary.js') as typeof import('./cluster/primary.js')).runPrimary(config);
 } else {
+  const { startServer } = require('./server.js') as typeof import('./server.js');
+  const { clusterWorkerStats } = require('./stats.js') as typeof import('./stats.js');
   startServer(config, clusterWorkerStats()).catch((err: unknown) => {
     process.stderr.write(`worker failed to start: ${(err as Error).message}\n`);
     process.exit(1);

@@ -23,6 +23,7 @@ export async function startServer(config: Config, stats?: StatsCollector): Promi
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  await app.listen({ host: config.server.host, port: config.server.port });
+  // A deep accept backlog: a burst of a thousand new connections must queue, not see SYNs dropped.
+  await app.listen({ host: config.server.host, port: config.server.port, backlog: 4096 });
   return app;
 }

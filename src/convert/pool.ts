@@ -25,7 +25,7 @@ export class ProcessPool {
     this.#opts = opts;
     this.#pool = new Piscina({
       filename: join(__dirname, 'workers', 'index.js'),
-      minThreads: 1,
+      minThreads: 1, // one warm thread keeps the first cold miss from paying a thread start
       maxThreads: opts.threads,
       maxQueue: opts.queueMax,
       idleTimeout: 60_000,

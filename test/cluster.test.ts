@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { FakeTelegram } from './fake-telegram.js';
+import { fixture, fid } from './helper.js';
+
+const mainJs = join(__dirname, '..', 'src', 'main.js');
+// A new connection per request, so the primary's round-robin spreads requests over the workers.
+const get = (url: string) => request(url, { reset: true });
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Collects a child's JSON log lines and resolves waits when a matching line arrives. */
+function watchLogs(child: ChildProcess) {
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: () => void }> = [];
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const raw = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        const line = JSON.parse(raw) as Record<string, unknown>;
+        lines.push(line);
+        for (const w of [...waiters]) if (w.pred(line)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
+      } catch {
+        /* not a log line */
+      }
+    }
+  });
+  const count = (pred: (l: Record<string, unknown>) => boolean) => lines.filter(pred).length;
+  return {
+    lines,
+    count,
+    /** Resolves once n lines in total match. */
+    until(pred: (l: Record<string, unknown>) => boolean, n = 1): Promise<void> {
+      if (count(pred) >= n) return Promise.resolve();
+      return new Promise((resolve) => {
+        const w = { pred: (l: Record<string, unknown>) => pred(l) && count(pred) >= n, resolve };
+        waiters.push(w);
+      });
+    },
+  };
+}
+
+test('the cluster serves from every worker, restarts a crashed one, and /cache/stats sums all workers', { timeout: 60_000 }, async () => {
+  const fake = await new FakeTelegram().start();
+  const port = await freePort();
+  const child = spawn(process.execPath, [mainJs], {
+    env: { ...process.env, WORKERS: '2', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, MAX_PROCESS_WORKERS: '1', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logs = watchLogs(child);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    const listening = (l: Record<string, unknown>) => l.msg === 'worker listening';
+    await logs.until(listening, 2);
+
+    const ids = Array.from({ length: 12 }, (_, i) => fid(`cl${i}`));
+    for (const id of ids) fake.add(id, { data: fixture('static_png_RGBA_80x60.png') });
+    const pids = new Set<number>();
+    for (const id of ids) {
+      const res = await get(`${base}/stickers/${id}`);
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+    }
+    for (let i = 0; i < 4; i++) {
+      const h = await get(`${base}/health`);
+      pids.add(((await h.body.json()) as { pid: number }).pid);
+    }
+    assert.equal(pids.size, 2, 'both workers answered');
+
+    const stats = (await (await get(`${base}/cache/stats`)).body.json()) as {
+      workers: number;
+      memory: { misses: number; items: number };
+      processes: Array<{ pid: number; memory: { misses: number } }>;
+    };
+    assert.equal(stats.workers, 2);
+    assert.deepEqual(new Set(stats.processes.map((p) => p.pid)), pids);
+    // Each id was fetched once by whichever worker got it: the sum over workers is 12, whoever answered.
+    assert.equal(stats.memory.misses, 12);
+    assert.equal(stats.processes.reduce((n, p) => n + p.memory.misses, 0), 12);
+
+    const victim = [...pids][0];
+    process.kill(victim, 'SIGKILL');
+    await logs.until((l) => l.workerPid === victim && l.signal === 'SIGKILL' && /restarting/.test(String(l.msg)));
+    await logs.until(listening, 3);
+    const after = (await (await get(`${base}/cache/stats`)).body.json()) as { workers: number; processes: Array<{ pid: number }> };
+    assert.equal(after.workers, 2);
+    assert.ok(!after.processes.some((p) => p.pid === victim), 'the killed worker was replaced');
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    await fake.close();
+  }
+  assert.equal(child.exitCode, 0, 'the primary stops its workers and exits cleanly on SIGTERM');
+});

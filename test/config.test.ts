@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, readEnvironment } from '../src/config.js';
+
+const mainJs = join(__dirname, '..', 'src', 'main.js');
+
+test('defaults match the old service', () => {
+  const c = loadConfig({});
+  assert.equal(c.server.port, 8081);
+  assert.equal(c.server.host, '0.0.0.0');
+  assert.equal(c.telegram.apiBaseUrl, 'https://api.telegram.org');
+  assert.equal(c.telegram.downloadBaseUrl, 'https://api.telegram.org/file/bot');
+  assert.equal(c.limits.maxFileBytes, 20 * 1024 * 1024);
+  assert.equal(c.cache.ttlSeconds, 7 * 86400);
+  assert.equal(c.telegram.botToken, undefined);
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.telegram));
+});
+
+test('the download base follows a custom API base, and old-style level names are accepted', () => {
+  const c = loadConfig({ TELEGRAM_API_BASE_URL: 'http://127.0.0.1:9000/', LOG_LEVEL: 'WARNING', BASE_RETRY_DELAY: '0.5', WORKERS: '3' });
+  assert.equal(c.telegram.downloadBaseUrl, 'http://127.0.0.1:9000/file/bot');
+  assert.equal(c.server.logLevel, 'warn');
+  assert.equal(c.telegram.baseRetryDelayMs, 500);
+  assert.equal(c.server.workers, 3);
+});
+
+test('a bad value names the variable and what was expected', () => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ SERVER_PORT: 'abc' }, /^Invalid configuration: SERVER_PORT="abc": expected a number$/],
+    [{ SERVER_PORT: '70000' }, /SERVER_PORT="70000": expected a number <= 65535/],
+    [{ WORKERS: '0' }, /WORKERS="0": expected a number >= 1/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL="loud": expected one of trace, debug/],
+    [{ TELEGRAM_API_BASE_URL: 'ftp://x' }, /TELEGRAM_API_BASE_URL="ftp:\/\/x": expected an http\(s\) URL/],
+    [{ MAX_FILE_SIZE_MB: '-1' }, /MAX_FILE_SIZE_MB/],
+  ];
+  for (const [env, re] of cases) {
+    assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'));
+  }
+});
+
+test('.env is read, and the real environment wins over it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp-env-'));
+  writeFileSync(join(dir, '.env'), 'SERVER_PORT=9999\nCACHE_TTL_DAYS=3\n');
+  process.env.CACHE_TTL_DAYS = '5';
+  try {
+    const c = loadConfig(readEnvironment(dir));
+    assert.equal(c.server.port, 9999);
+    assert.equal(c.cache.ttlSeconds, 5 * 86400);
+  } finally {
+    delete process.env.CACHE_TTL_DAYS;
+  }
+});
+
+test('the service refuses to start on a bad value, with one line on stderr', () => {
+  const r = spawnSync(process.execPath, [mainJs], { env: { ...process.env, SERVER_PORT: 'eighty' }, encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
+  assert.match(r.stderr, /SERVER_PORT="eighty"/);
+});

@@ -1,0 +1,83 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { ProcessPool } from '../src/convert/pool.js';
+import { AppError } from '../src/errors.js';
+import { fixture } from './helper.js';
+
+let pool: ProcessPool;
+before(() => {
+  pool = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 10_000, maxLottieBytes: 2 * 1024 * 1024 });
+});
+after(() => pool.close());
+
+const rejects = (p: Promise<unknown>, code: string, re: RegExp) =>
+  assert.rejects(p, (e: unknown) => e instanceof AppError && e.code === code && re.test(e.message));
+
+test('real stickers decode in a worker thread to their Lottie JSON and metadata', async () => {
+  for (const name of ['sticker_01.tgs', 'sticker_04.tgs', 'sticker_05.tgs', 'tiny_512_1s.tgs']) {
+    const tgs = fixture(name);
+    const r = await pool.decodeTgs(new Uint8Array(tgs), true);
+    assert.deepEqual(r.gzip, tgs, name);
+    assert.deepEqual(r.json, gunzipSync(tgs));
+    const doc = JSON.parse(r.json!.toString());
+    assert.equal(r.info.frames, Math.ceil(doc.op - doc.ip));
+    assert.equal(r.info.frameRate, doc.fr);
+  }
+});
+
+test('without wantJson only the metadata and the gzip bytes come back', async () => {
+  const r = await pool.decodeTgs(new Uint8Array(fixture('sticker_05.tgs')), false);
+  assert.equal(r.json, undefined);
+  assert.equal(r.info.width, 512);
+});
+
+test('a gzip bomb is stopped at MAX_LOTTIE_BYTES', async () => {
+  const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20)); // 64 MiB of spaces in ~64 KB
+  assert.ok(bomb.length < 100 * 1024);
+  await rejects(pool.decodeTgs(bomb, false), 'CORRUPT_STICKER', /exceeds 2097152 bytes/);
+});
+
+test('absurd dimensions, frame rates and empty animations are refused', async () => {
+  const base = { v: '5.5.2', w: 512, h: 512, fr: 60, ip: 0, op: 60, layers: [] };
+  const bad: Array<[object, RegExp]> = [
+    [{ ...base, w: 100_000 }, /size/],
+    [{ ...base, fr: 0 }, /frame rate/],
+    [{ ...base, fr: 100_000 }, /frame rate/],
+    [{ ...base, op: 0 }, /out-point/],
+    [{ ...base, layers: 'x' }, /layers/],
+    [{ ...base, w: 'wide' }, /"w"/],
+  ];
+  for (const [doc, re] of bad) await rejects(pool.decodeTgs(gzipSync(JSON.stringify(doc)), false), 'CORRUPT_STICKER', re);
+});
+
+test('deeply nested JSON neither crashes the thread nor the process', async () => {
+  const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+  await rejects(pool.decodeTgs(gzipSync(deep), false), 'CORRUPT_STICKER', /./);
+  const ok = await pool.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false);
+  assert.equal(ok.info.frames, 60);
+});
+
+test('a full queue is refused at once with 503', async () => {
+  const small = new ProcessPool({ threads: 1, queueMax: 1, taskTimeoutMs: 10_000, maxLottieBytes: 1 << 20 });
+  try {
+    const tgs = fixture('sticker_04.tgs');
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => small.decodeTgs(new Uint8Array(tgs), true)));
+    const refused = results.filter((r) => r.status === 'rejected');
+    assert.ok(refused.length > 0, 'some tasks were refused');
+    for (const r of refused) assert.equal(((r as PromiseRejectedResult).reason as AppError).statusCode, 503);
+    assert.ok(results.some((r) => r.status === 'fulfilled'));
+  } finally {
+    await small.close();
+  }
+});
+
+test('a task past CONVERSION_TIMEOUT_SEC is stopped with 504', async () => {
+  const quick = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 1, maxLottieBytes: 64 * 1024 * 1024 });
+  try {
+    const heavy = gzipSync(JSON.stringify({ w: 512, h: 512, fr: 60, ip: 0, op: 60, layers: Array.from({ length: 300_000 }, (_, i) => ({ ind: i })) }));
+    await assert.rejects(quick.decodeTgs(heavy, true), (e: unknown) => e instanceof AppError && e.statusCode === 504);
+  } finally {
+    await quick.close();
+  }
+});
