@@ -102,6 +102,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       telegram: telegram ? { ...telegram.counters } : { getFileCalls: 0, downloadCalls: 0, errors: 0, rateLimited: 0, retries: 0, bytesDownloaded: 0 },
       coalesced: stickers.coalesced,
       pool: pool.stats,
+      process: processMemory(),
     }),
   );
 
@@ -148,4 +149,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     for (const close of owned.reverse()) await close();
   });
   return app;
+}
+
+function processMemory(): ProcessStats['process'] {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, uptimeSec: Math.round(process.uptime()) };
 }

@@ -49,6 +49,9 @@ const schema = z.object({
   PROCESS_QUEUE_MAX: int(0, 1_000_000).default(256),
 });
 
+/** Every environment variable the service reads (config.env.example and the README list each one). */
+export const settingNames: readonly string[] = Object.keys(schema.shape);
+
 export type Config = Readonly<{
   telegram: Readonly<{
     botToken: string | undefined;

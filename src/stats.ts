@@ -8,6 +8,7 @@ export interface ProcessStats {
   telegram: { getFileCalls: number; downloadCalls: number; errors: number; rateLimited: number; retries: number; bytesDownloaded: number };
   coalesced: number;
   pool: { threads: number; queued: number; completed: number };
+  process: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; uptimeSec: number };
 }
 
 /** Gathers every serving process's stats: just this one, or all cluster workers via the primary. */

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, readEnvironment } from '../src/config.js';
+import { ConfigError, loadConfig, readEnvironment, settingNames } from '../src/config.js';
+import { readFileSync } from 'node:fs';
 
 const mainJs = join(__dirname, '..', 'src', 'main.js');
 
@@ -60,4 +61,17 @@ test('the service refuses to start on a bad value, with one line on stderr', () 
   assert.equal(r.status, 1);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.match(r.stderr, /SERVER_PORT="eighty"/);
+});
+
+test('config.env.example and the README document every setting, and the example parses', () => {
+  const repo = join(__dirname, '..', '..');
+  const example = readFileSync(join(repo, 'config.env.example'), 'utf8');
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  for (const name of settingNames) {
+    assert.match(example, new RegExp(`^${name}=`, 'm'), `${name} missing from config.env.example`);
+    assert.match(readme, new RegExp(`\\| \`${name}\` \\|`), `${name} missing from the README's settings table`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sp-example-'));
+  writeFileSync(join(dir, '.env'), example);
+  assert.doesNotThrow(() => loadConfig(readEnvironment(dir)));
 });

@@ -30,7 +30,7 @@ export class ProcessPool {
       maxQueue: opts.queueMax,
       idleTimeout: 60_000,
       // One hostile file must not take the process's memory: its thread dies instead.
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(128, Math.ceil((opts.maxLottieBytes * 12) / 2 ** 20)) },
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(128, Math.ceil((opts.maxLottieBytes * 12) / 2 ** 20)), maxYoungGenerationSizeMb: 8 },
     });
   }
 

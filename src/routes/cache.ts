@@ -17,6 +17,7 @@ export function summarize(all: ProcessStats[]) {
     redis: { enabled: false },
     telegram: sum('telegram'),
     coalesced: all.reduce((n, p) => n + p.coalesced, 0),
+    rssBytes: all.reduce((n, p) => n + p.process.rssBytes, 0),
     processes: all,
   };
 }
