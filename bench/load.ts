@@ -8,13 +8,16 @@ import { FakeTelegram } from '../test/fake-telegram.js';
 /**
  * Load benchmark: the service (cluster, WORKERS=2) against an instant fake Telegram on loopback, next to a
  * bare node:http cluster serving the same bytes (the machine's ceiling), both driven by wrk.
- * Env: BENCH_DURATION (wrk -d, default 10s), BENCH_CONNECTIONS (default "64,1000"), BENCH_WORKERS (2).
+ * Each scenario alternates service and bare runs BENCH_REPEATS times and reports medians (the machine is shared
+ * and noisy, so single runs mislead). Env: BENCH_DURATION (wrk -d, default 10s), BENCH_CONNECTIONS
+ * (default "64,1000"), BENCH_WORKERS (2), BENCH_REPEATS (3).
  */
 const root = join(__dirname, '..', '..');
 const fixtures = join(root, 'test', 'fixtures');
 const duration = process.env.BENCH_DURATION ?? '10s';
 const connectionSets = (process.env.BENCH_CONNECTIONS ?? '64,1000').split(',').map(Number);
 const workers = Number(process.env.BENCH_WORKERS ?? 2);
+const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const tgsFiles = readdirSync(fixtures)
   .filter((f) => /^sticker_\d+\.tgs$/.test(f))
   .sort()
@@ -99,6 +102,14 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 };
+/** Medians of each figure over repeated runs; errors are summed, so none hides. */
+const medianRun = (runs: WrkResult[]): WrkResult => ({
+  rps: median(runs.map((r) => r.rps)),
+  p50: median(runs.map((r) => r.p50)),
+  p99: median(runs.map((r) => r.p99)),
+  errors: runs.reduce((n, r) => n + r.errors, 0),
+  non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+});
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 
 async function main() {
@@ -158,8 +169,14 @@ async function main() {
     for (const spread of [1, 10]) {
       for (const gzip of [true, false]) {
         const paths = ids.slice(0, spread).map((id) => `/stickers/${id}`);
-        const svc = wrk(base, paths, connections, gzip);
-        const ceil = wrk('http://127.0.0.1:18082', paths, connections, gzip);
+        const svcRuns: WrkResult[] = [];
+        const ceilRuns: WrkResult[] = [];
+        for (let r = 0; r < repeats; r++) {
+          svcRuns.push(wrk(base, paths, connections, gzip));
+          ceilRuns.push(wrk('http://127.0.0.1:18082', paths, connections, gzip));
+        }
+        const svc = medianRun(svcRuns);
+        const ceil = medianRun(ceilRuns);
         const label = `${spread === 1 ? 'one sticker' : 'ten stickers'}, ${gzip ? 'gzip' : 'identity'}, ${connections} conns`;
         rows.push(
           `| ${label} | ${svc.rps.toFixed(0)} | ${svc.p50.toFixed(2)} | ${svc.p99.toFixed(2)} | ${svc.errors + svc.non2xx} | ${ceil.rps.toFixed(0)} | ${ceil.p99.toFixed(2)} | ${(svc.rps / ceil.rps).toFixed(2)} |`,
@@ -174,8 +191,8 @@ async function main() {
   await fake.close();
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`Machine: ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; wrk -t2 on the same cores; ${duration} per run; WORKERS=${workers}\n`);
-  console.log('| scenario | service req/s | p50 ms | p99 ms | errors+non-2xx | bare req/s | bare p99 ms | service / bare |');
+  console.log(`Machine: ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; wrk -t2 on the same cores; ${duration} per run; medians of ${repeats} alternating runs (errors summed); WORKERS=${workers}\n`);
+  console.log('| scenario | service req/s | p50 ms | p99 ms | errors+non-2xx (all runs) | bare req/s | bare p99 ms | service / bare |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   console.log('');

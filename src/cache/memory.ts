@@ -13,11 +13,12 @@ export interface MemoryCacheStats {
 }
 
 /**
- * In-process LRU bounded by bytes, not item count, with a TTL. A Map keeps insertion order, so
- * re-inserting on a hit makes the first key the least recently used.
+ * In-process cache bounded by bytes, not item count, with a TTL. Eviction is CLOCK (second chance), an
+ * LRU approximation: a hit only sets a flag, so the hot path does no Map reordering; eviction walks from
+ * the oldest insertion, giving flagged entries another round at the back.
  */
 export class MemoryCache<V extends Sized> {
-  readonly #map = new Map<string, { value: V; expires: number }>();
+  readonly #map = new Map<string, { value: V; expires: number; used: boolean }>();
   readonly #maxBytes: number;
   readonly #ttlMs: number;
   readonly #now: () => number;
@@ -43,8 +44,7 @@ export class MemoryCache<V extends Sized> {
       this.#misses++;
       return undefined;
     }
-    this.#map.delete(key);
-    this.#map.set(key, e);
+    e.used = true;
     this.#hits++;
     return e.value;
   }
@@ -61,11 +61,17 @@ export class MemoryCache<V extends Sized> {
     if (old) this.#remove(key, old.value);
     if (value.bytes > this.#maxBytes || this.#ttlMs <= 0) return false;
     while (this.#bytes + value.bytes > this.#maxBytes) {
-      const [lruKey, lru] = this.#map.entries().next().value!;
-      this.#remove(lruKey, lru.value);
+      const [oldKey, old] = this.#map.entries().next().value!;
+      if (old.used) {
+        old.used = false;
+        this.#map.delete(oldKey);
+        this.#map.set(oldKey, old);
+        continue;
+      }
+      this.#remove(oldKey, old.value);
       this.#evictions++;
     }
-    this.#map.set(key, { value, expires: this.#now() + this.#ttlMs });
+    this.#map.set(key, { value, expires: this.#now() + this.#ttlMs, used: false });
     this.#bytes += value.bytes;
     return true;
   }

@@ -18,21 +18,27 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
     return (h[key] ??= entryHeaders(s, cacheControl));
   };
 
-  app.get<{ Params: { fileId: string } }>('/stickers/:fileId', async (req, reply) => {
+  const respond = (reply: FastifyReply, served: Served, fileId: string, started: number) =>
+    send(reply, served, headersFor(served), served.gzip ? served.entry.etagGzip : served.entry.etag, reply.request.headers['if-none-match'], fileId, started);
+
+  const fetchAndRespond = async (reply: FastifyReply, fileId: string, gzip: boolean, started: number) => {
+    const deadline = new Deadline(timeoutMs);
+    try {
+      respond(reply, await stickers.fetch(fileId, gzip, deadline), fileId, started);
+    } finally {
+      deadline.dispose();
+    }
+  };
+
+  // Not async on purpose: a cache hit is answered synchronously, without a promise or a microtask.
+  app.get<{ Params: { fileId: string } }>('/stickers/:fileId', (req, reply) => {
     const started = performance.now();
     const { fileId } = req.params;
     validateFileId(fileId);
     const gzip = acceptsGzip(req.headers['accept-encoding']);
-    let served = stickers.lookup(fileId, gzip);
-    if (served === undefined) {
-      const deadline = new Deadline(timeoutMs);
-      try {
-        served = await stickers.fetch(fileId, gzip, deadline);
-      } finally {
-        deadline.dispose();
-      }
-    }
-    send(reply, served, headersFor(served), served.gzip ? served.entry.etagGzip : served.entry.etag, req.headers['if-none-match'], fileId, started);
+    const served = stickers.lookup(fileId, gzip);
+    if (served === undefined) return fetchAndRespond(reply, fileId, gzip, started);
+    respond(reply, served, fileId, started);
   });
 }
 
