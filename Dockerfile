@@ -20,12 +20,13 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+COPY docker/healthcheck.js ./docker/healthcheck.js
 ENV SERVER_HOST=0.0.0.0 \
     SERVER_PORT=8081
 USER node
 EXPOSE 8081
 # Liveness only: /health touches no dependency.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.SERVER_PORT||8081)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD ["node", "docker/healthcheck.js"]
 # The primary forwards SIGTERM to its workers and waits for them to close.
 CMD ["node", "dist/src/main.js"]

@@ -79,16 +79,19 @@ async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-function treeRssKiB(pid: number): { rss: number; peak: number } {
+/** Sums over the process tree: RSS (shared pages counted in every process), PSS (shared pages split), peak RSS. */
+function treeRssKiB(pid: number): { rss: number; pss: number; peak: number } {
   const pids = [pid, ...execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number)];
   let rss = 0;
+  let pss = 0;
   let peak = 0;
   for (const p of pids) {
     const status = readFileSync(`/proc/${p}/status`, 'utf8');
     rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     peak += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    pss += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
   }
-  return { rss, peak };
+  return { rss, pss, peak };
 }
 
 function stop(child: ChildProcess): Promise<void> {
@@ -126,11 +129,13 @@ async function main() {
       TELEGRAM_BOT_TOKEN: fake.token,
       TELEGRAM_API_BASE_URL: fake.url,
       LOG_LEVEL: 'warn',
+      NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${base}/health`);
+  const idleMem = treeRssKiB(service.pid!);
 
   // Cold misses: the first request of each sticker, one at a time, Telegram answering instantly.
   const cold: Record<string, number[]> = { gzip: [], identity: [] };
@@ -165,9 +170,11 @@ async function main() {
   await waitFor('http://127.0.0.1:18082/stickers/0');
 
   const rows: string[] = [];
+  const spreads = (process.env.BENCH_SPREADS ?? '1,10').split(',').map(Number);
+  const encodings = (process.env.BENCH_ENCODINGS ?? 'gzip,identity').split(',').map((e) => e === 'gzip');
   for (const connections of connectionSets) {
-    for (const spread of [1, 10]) {
-      for (const gzip of [true, false]) {
+    for (const spread of spreads) {
+      for (const gzip of encodings) {
         const paths = ids.slice(0, spread).map((id) => `/stickers/${id}`);
         const svcRuns: WrkResult[] = [];
         const ceilRuns: WrkResult[] = [];
@@ -179,7 +186,7 @@ async function main() {
         const ceil = medianRun(ceilRuns);
         const label = `${spread === 1 ? 'one sticker' : 'ten stickers'}, ${gzip ? 'gzip' : 'identity'}, ${connections} conns`;
         rows.push(
-          `| ${label} | ${svc.rps.toFixed(0)} | ${svc.p50.toFixed(2)} | ${svc.p99.toFixed(2)} | ${svc.errors + svc.non2xx} | ${ceil.rps.toFixed(0)} | ${ceil.p99.toFixed(2)} | ${(svc.rps / ceil.rps).toFixed(2)} |`,
+          `| ${label} | ${svc.rps.toFixed(0)} | ${svc.p50.toFixed(2)} | ${svc.p99.toFixed(2)} | ${svc.errors + svc.non2xx} | ${ceil.rps.toFixed(0)} | ${ceil.p99.toFixed(2)} | ${ceil.errors + ceil.non2xx} | ${(svc.rps / ceil.rps).toFixed(2)} |`,
         );
         console.error(rows.at(-1));
       }
@@ -192,15 +199,17 @@ async function main() {
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`Machine: ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; wrk -t2 on the same cores; ${duration} per run; medians of ${repeats} alternating runs (errors summed); WORKERS=${workers}\n`);
-  console.log('| scenario | service req/s | p50 ms | p99 ms | errors+non-2xx (all runs) | bare req/s | bare p99 ms | service / bare |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('| scenario | service req/s | p50 ms | p99 ms | errors (all runs) | bare req/s | bare p99 ms | bare errors | service / bare |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   console.log('');
   console.log('| cold miss (100 each, sequential) | median ms | p90 ms | max ms |');
   console.log('|---|---|---|---|');
   for (const [k, xs] of Object.entries(cold)) console.log(`| TGS, ${k} | ${median(xs).toFixed(2)} | ${pct(xs, 90).toFixed(2)} | ${Math.max(...xs).toFixed(2)} |`);
   console.log('');
-  console.log(`Service RSS after the runs (primary + workers + pool threads): ${(mem.rss / 1024).toFixed(0)} MiB; peak (sum of VmHWM): ${(mem.peak / 1024).toFixed(0)} MiB`);
+  const mib = (k: number) => (k / 1024).toFixed(0);
+  console.log(`Service memory, primary + ${workers} workers + pool threads (NODE_OPTIONS="${process.env.BENCH_NODE_OPTIONS ?? ''}"):`);
+  console.log(`idle: RSS ${mib(idleMem.rss)} MiB, PSS ${mib(idleMem.pss)} MiB; after the runs: RSS ${mib(mem.rss)} MiB, PSS ${mib(mem.pss)} MiB, peak RSS (sum of VmHWM) ${mib(mem.peak)} MiB`);
 }
 
 main().catch((err) => {
