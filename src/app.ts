@@ -1,7 +1,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from './config.js';
-import { AppError, statusText } from './errors.js';
+import rateLimit from '@fastify/rate-limit';
+import { AppError, errors, statusText } from './errors.js';
 import type { Logger } from './logger.js';
 import { ProcessPool } from './convert/pool.js';
 import { MemoryCache } from './cache/memory.js';
@@ -10,6 +11,8 @@ import { TelegramGate } from './telegram/gate.js';
 import { StickerService } from './sticker/service.js';
 import type { StickerEntry } from './sticker/entry.js';
 import { localStats, type ProcessStats, type StatsCollector } from './stats.js';
+import { RedisTier } from './cache/redis.js';
+import { localBus, type Bus } from './bus.js';
 import { stickerRoutes } from './routes/stickers.js';
 import { healthRoutes } from './routes/health.js';
 import { formatRoutes } from './routes/formats.js';
@@ -21,6 +24,8 @@ export interface AppDeps {
   pool?: ProcessPool;
   dispatcher?: Dispatcher;
   stats?: StatsCollector;
+  /** How cache events reach the other processes when there is no Redis (cluster IPC); default: this process only. */
+  bus?: Bus;
 }
 
 declare module 'fastify' {
@@ -31,6 +36,7 @@ declare module 'fastify' {
     telegram: TelegramClient | undefined;
     memoryCache: MemoryCache<StickerEntry>;
     stats: StatsCollector;
+    redis: RedisTier | undefined;
   }
 }
 
@@ -43,6 +49,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     routerOptions: { maxParamLength: 1024 }, // long ids must reach our validation (400), not the router's 404
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    trustProxy: config.trustProxy, // off by default: a client must not pick its own identity via X-Forwarded-For
     forceCloseConnections: 'idle',
   });
 
@@ -67,6 +74,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     });
   if (!deps.dispatcher) owned.push(() => dispatcher.close());
 
+  const redis = config.redis ? new RedisTier(config.redis, { ttlSeconds: config.cache.ttlSeconds, logger: app.log as Logger }) : undefined;
+  if (redis) {
+    owned.push(() => redis.close());
+    app.addHook('onReady', async () => {
+      if (!(await redis.waitReady(Math.max(2000, config.redis!.commandTimeoutMs * 4)))) {
+        app.log.warn('redis not reachable at start: serving degraded until it is');
+      }
+    });
+  }
+  // With Redis, its pub/sub reaches every worker of every replica; without, the given bus (cluster IPC) or this process.
+  const bus: Bus = redis ?? deps.bus ?? localBus();
+  const gate = new TelegramGate(config.telegram.maxConcurrentRequests);
+  bus.onEvent((e) => e.t === 'pause' && gate.pause(e.ms / 1000));
+
   const t = config.telegram;
   const telegram = t.botToken
     ? new TelegramClient({
@@ -79,7 +100,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         maxRetryDelayMs: t.maxRetryDelayMs,
         maxFileBytes: config.limits.maxFileBytes,
         dispatcher,
-        gate: new TelegramGate(t.maxConcurrentRequests),
+        gate,
+        onRateLimited: (seconds) => void bus.publish({ t: 'pause', ms: seconds * 1000 }),
       })
     : undefined;
   if (!telegram) app.log.warn('TELEGRAM_BOT_TOKEN is not set: /stickers answers 503 until it is configured');
@@ -92,6 +114,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     maxFileBytes: config.limits.maxFileBytes,
     endpointTimeoutMs: config.limits.endpointTimeoutMs,
     filePathTtlMs: config.cache.filePathTtlMs,
+    redis,
+    bus,
   });
 
   const stats = deps.stats ?? localStats();
@@ -102,6 +126,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       telegram: telegram ? { ...telegram.counters } : { getFileCalls: 0, downloadCalls: 0, errors: 0, rateLimited: 0, retries: 0, bytesDownloaded: 0 },
       coalesced: stickers.coalesced,
       pool: pool.stats,
+      redis: redis ? { ...redis.counters } : { hits: 0, misses: 0, errors: 0, writes: 0, skippedTooLarge: 0 },
       process: processMemory(),
     }),
   );
@@ -112,6 +137,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.decorate('telegram', telegram);
   app.decorate('memoryCache', memoryCache);
   app.decorate('stats', stats);
+  app.decorate('redis', redis);
 
   app.setErrorHandler((err: FastifyError | AppError, req, reply) => {
     let status: number;
@@ -138,6 +164,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `Route ${req.method} ${req.url.split('?')[0]} not found`, code: 'ROUTE_NOT_FOUND' });
   });
+
+  if (config.rateLimit.enabled) {
+    const { max, windowMs } = config.rateLimit;
+    await app.register(rateLimit, {
+      max,
+      timeWindow: windowMs,
+      redis: redis?.sharedClient,
+      nameSpace: `${config.redis?.keyPrefix ?? 'sticker:'}rl:`,
+      // Redis trouble must not turn into refused requests: the limit is skipped instead.
+      skipOnError: true,
+      allowList: (req) => req.url.startsWith('/health') || req.url.startsWith('/metrics'),
+      errorResponseBuilder: () => errors.rateLimited(max, `${windowMs / 1000} s`),
+    });
+  }
 
   await app.register(healthRoutes);
   await app.register(formatRoutes);

@@ -22,6 +22,7 @@ const logLevel = z
   .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
 
 const cpus = availableParallelism();
+const SECRET_SETTINGS = new Set(['TELEGRAM_BOT_TOKEN', 'REDIS_PASSWORD', 'REDIS_URL', 'ADMIN_TOKEN']);
 
 // Env names are the old service's; each entry is the variable exactly as an operator writes it.
 const schema = z.object({
@@ -47,6 +48,27 @@ const schema = z.object({
   MEMORY_CACHE_MB: seconds(0, 1_000_000).default(64),
   MAX_LOTTIE_BYTES: int(1024, 1024 ** 3).default(16 * 1024 * 1024),
   PROCESS_QUEUE_MAX: int(0, 1_000_000).default(256),
+  REDIS_ENABLED: bool.default(true),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_HOST: z.string().min(1).optional(),
+  REDIS_PORT: int(1, 65535).default(6379),
+  REDIS_PASSWORD: z.string().optional(),
+  REDIS_DATABASE: int(0, 1024).default(0),
+  REDIS_SSL_ENABLED: bool.default(false),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port')).min(1))
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().min(1).max(64).default('sticker:'),
+  REDIS_MAX_CONNECTIONS: int(1, 64).default(4),
+  REDIS_MAX_FILE_SIZE_MB: seconds(0, 512).default(10),
+  REDIS_TIMEOUT_MS: int(10, 60_000).default(500),
+  RATE_LIMIT_ENABLED: bool.default(false),
+  RATE_LIMIT_REQUESTS: int(1, 10_000_000).default(100),
+  RATE_LIMIT_WINDOW_SEC: seconds(1, 86_400).default(60),
+  TRUST_PROXY: bool.default(false),
+  ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
 });
 
 /** Every environment variable the service reads (config.env.example and the README list each one). */
@@ -73,6 +95,26 @@ export type Config = Readonly<{
   }>;
   pool: Readonly<{ threads: number; queueMax: number }>;
   cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number }>;
+  /** Undefined when no Redis is configured (or REDIS_ENABLED=false): the in-process tier works alone. */
+  redis: RedisConfig | undefined;
+  rateLimit: Readonly<{ enabled: boolean; max: number; windowMs: number }>;
+  trustProxy: boolean;
+  adminToken: string | undefined;
+}>;
+
+export type RedisConfig = Readonly<{
+  /** One node (url or host/port...) or, with clusterNodes, a Redis Cluster. */
+  url?: string;
+  host: string;
+  port: number;
+  password?: string;
+  db: number;
+  tls: boolean;
+  clusterNodes?: ReadonlyArray<{ host: string; port: number }>;
+  keyPrefix: string;
+  connections: number;
+  maxValueBytes: number;
+  commandTimeoutMs: number;
 }>;
 
 /** Pure: environment in, frozen typed Config out, or a ConfigError naming the first bad variable. */
@@ -87,7 +129,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0]);
-    throw new ConfigError(`Invalid configuration: ${name}=${JSON.stringify(cleaned[name])}: ${describe(issue)}`);
+    // Secrets are named but never echoed: this line goes to logs.
+    const shown = SECRET_SETTINGS.has(name) ? '<hidden>' : JSON.stringify(cleaned[name]);
+    throw new ConfigError(`Invalid configuration: ${name}=${shown}: ${describe(issue)}`);
   }
   const e = parsed.data;
   const workers = e.WORKERS;
@@ -118,6 +162,28 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       memoryBytes: Math.floor(e.MEMORY_CACHE_MB * 1024 * 1024),
       filePathTtlMs: 55 * 60 * sec, // Telegram promises a file_path for at least an hour
     },
+    redis:
+      e.REDIS_ENABLED && (e.REDIS_URL || e.REDIS_HOST || e.REDIS_CLUSTER_NODES)
+        ? {
+            url: e.REDIS_URL,
+            host: e.REDIS_HOST ?? '127.0.0.1',
+            port: e.REDIS_PORT,
+            password: e.REDIS_PASSWORD || undefined,
+            db: e.REDIS_DATABASE,
+            tls: e.REDIS_SSL_ENABLED,
+            clusterNodes: e.REDIS_CLUSTER_NODES?.map((n) => {
+              const i = n.lastIndexOf(':');
+              return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
+            }),
+            keyPrefix: e.REDIS_KEY_PREFIX,
+            connections: e.REDIS_MAX_CONNECTIONS,
+            maxValueBytes: Math.floor(e.REDIS_MAX_FILE_SIZE_MB * 1024 * 1024),
+            commandTimeoutMs: e.REDIS_TIMEOUT_MS,
+          }
+        : undefined,
+    rateLimit: { enabled: e.RATE_LIMIT_ENABLED, max: e.RATE_LIMIT_REQUESTS, windowMs: e.RATE_LIMIT_WINDOW_SEC * sec },
+    trustProxy: e.TRUST_PROXY,
+    adminToken: e.ADMIN_TOKEN || undefined,
   });
 }
 
@@ -135,7 +201,7 @@ export function readEnvironment(cwd = process.cwd()): Record<string, string | un
 function describe(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'too_small':
-      return `expected a number >= ${String(issue.minimum)}`;
+      return issue.origin === 'string' ? `expected ${issue.message}` : `expected a number >= ${String(issue.minimum)}`;
     case 'too_big':
       return `expected a number <= ${String(issue.maximum)}`;
     case 'invalid_type':
@@ -143,7 +209,7 @@ function describe(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => String(v)).join(', ')}`;
     case 'invalid_format':
-      return issue.format === 'url' ? 'expected an http(s) URL' : `expected ${issue.format}`;
+      return issue.format === 'url' ? 'expected a URL with an allowed scheme' : `expected ${issue.message}`;
     default:
       return issue.message;
   }

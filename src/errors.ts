@@ -41,12 +41,16 @@ export const errors = {
   timeout: def('TIMEOUT', 504, (ms: number) => `The request did not complete within ${ms} ms`),
   conversionTimeout: def('CONVERSION_TIMEOUT', 504, (ms: number) => `Processing the sticker took longer than ${ms} ms`),
   internal: def('INTERNAL', 500, () => 'Internal Server Error'),
+  adminDisabled: def('ADMIN_DISABLED', 403, () => 'Cache administration is disabled: set ADMIN_TOKEN on the server'),
+  unauthorized: def('UNAUTHORIZED', 401, () => 'Missing or wrong bearer token'),
+  rateLimited: def('RATE_LIMITED', 429, (max: number, window: string) => `Rate limit exceeded: ${max} requests per ${window}; retry later`),
 } as const;
 
 export type ErrorCode = ReturnType<(typeof errors)[keyof typeof errors]>['code'];
 
 export const statusText: Record<number, string> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',

@@ -18,7 +18,8 @@ if (cluster.isPrimary) {
 } else {
   const { startServer } = require('./server.js') as typeof import('./server.js');
   const { clusterWorkerStats } = require('./stats.js') as typeof import('./stats.js');
-  startServer(config, clusterWorkerStats()).catch((err: unknown) => {
+  const { clusterBus } = require('./bus.js') as typeof import('./bus.js');
+  startServer(config, clusterWorkerStats(), clusterBus()).catch((err: unknown) => {
     process.stderr.write(`worker failed to start: ${(err as Error).message}\n`);
     process.exit(1);
   });

@@ -3,11 +3,12 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import type { StatsCollector } from './stats.js';
+import type { Bus } from './bus.js';
 
 /** One serving process: build the app, listen, and close gracefully on SIGTERM/SIGINT. */
-export async function startServer(config: Config, stats?: StatsCollector): Promise<FastifyInstance> {
-  const logger = createLogger({ level: config.server.logLevel, secrets: [config.telegram.botToken] });
-  const app = await buildApp(config, { logger, stats });
+export async function startServer(config: Config, stats?: StatsCollector, bus?: Bus): Promise<FastifyInstance> {
+  const logger = createLogger({ level: config.server.logLevel, secrets: [config.telegram.botToken, config.redis?.password, config.adminToken] });
+  const app = await buildApp(config, { logger, stats, bus });
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

@@ -8,6 +8,7 @@ export interface ProcessStats {
   telegram: { getFileCalls: number; downloadCalls: number; errors: number; rateLimited: number; retries: number; bytesDownloaded: number };
   coalesced: number;
   pool: { threads: number; queued: number; completed: number };
+  redis: { hits: number; misses: number; errors: number; writes: number; skippedTooLarge: number };
   process: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; uptimeSec: number };
 }
 

@@ -35,8 +35,12 @@ test('a bad value names the variable and what was expected', () => {
     [{ SERVER_PORT: '70000' }, /SERVER_PORT="70000": expected a number <= 65535/],
     [{ WORKERS: '0' }, /WORKERS="0": expected a number >= 1/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL="loud": expected one of trace, debug/],
-    [{ TELEGRAM_API_BASE_URL: 'ftp://x' }, /TELEGRAM_API_BASE_URL="ftp:\/\/x": expected an http\(s\) URL/],
+    [{ TELEGRAM_API_BASE_URL: 'ftp://x' }, /TELEGRAM_API_BASE_URL="ftp:\/\/x": expected a URL with an allowed scheme/],
     [{ MAX_FILE_SIZE_MB: '-1' }, /MAX_FILE_SIZE_MB/],
+    [{ REDIS_CLUSTER_NODES: 'a:1,b' }, /REDIS_CLUSTER_NODES="a:1,b": expected host:port/],
+    [{ ADMIN_TOKEN: 'short' }, /^Invalid configuration: ADMIN_TOKEN=<hidden>: expected at least 16 characters$/],
+    [{ REDIS_URL: 'http://user:pw@h' }, /^Invalid configuration: REDIS_URL=<hidden>: expected a URL/],
+    [{ RATE_LIMIT_ENABLED: 'maybe' }, /RATE_LIMIT_ENABLED="maybe": expected one of .*true, false/],
   ];
   for (const [env, re] of cases) {
     assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'));

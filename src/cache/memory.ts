@@ -83,6 +83,18 @@ export class MemoryCache<V extends Sized> {
     return true;
   }
 
+  /** Removes every entry whose value matches; for rare admin operations (it scans the whole cache). */
+  deleteWhere(pred: (value: V) => boolean): number {
+    let n = 0;
+    for (const [key, e] of this.#map) {
+      if (pred(e.value)) {
+        this.#remove(key, e.value);
+        n++;
+      }
+    }
+    return n;
+  }
+
   clear(): void {
     this.#map.clear();
     this.#bytes = 0;

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { servePrimaryStats } from '../stats.js';
+import { relayBusEvents } from '../bus.js';
 
 const STABLE_MS = 30_000; // a worker that lived this long resets its slot's back-off
 const MAX_BACKOFF_MS = 30_000;
@@ -10,6 +11,7 @@ const MAX_BACKOFF_MS = 30_000;
 export function runPrimary(config: Config): void {
   const log = createLogger({ level: config.server.logLevel, secrets: [config.telegram.botToken], name: 'primary' });
   servePrimaryStats();
+  relayBusEvents();
   const slots = new Map<Worker, { slot: number; started: number }>();
   const crashes = new Map<number, number>();
   let stopping = false;

@@ -1,20 +1,24 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
 import type { ProcessStats } from '../stats.js';
+import { errors } from '../errors.js';
+import { validateFileId } from '../sticker/service.js';
 
 const rate = (hits: number, misses: number) => (hits + misses === 0 ? 0 : Math.round((hits / (hits + misses)) * 10_000) / 10_000);
 
 /** Sums per-process counters into one view of the whole service (all cluster workers). */
-export function summarize(all: ProcessStats[]) {
-  const sum = <K extends 'memory' | 'telegram'>(k: K) => {
+export function summarize(all: ProcessStats[], redisShared: Record<string, unknown>) {
+  const sum = <K extends 'memory' | 'telegram' | 'redis'>(k: K) => {
     const out: Record<string, number> = {};
     for (const p of all) for (const [name, v] of Object.entries(p[k])) out[name] = (out[name] ?? 0) + v;
     return out as ProcessStats[K];
   };
   const memory = sum('memory');
+  const redis = sum('redis');
   return {
     workers: all.length,
     memory: { ...memory, hitRate: rate(memory.hits, memory.misses) },
-    redis: { enabled: false },
+    redis: { ...redisShared, ...redis, hitRate: rate(redis.hits, redis.misses) },
     telegram: sum('telegram'),
     coalesced: all.reduce((n, p) => n + p.coalesced, 0),
     rssBytes: all.reduce((n, p) => n + p.process.rssBytes, 0),
@@ -23,5 +27,30 @@ export function summarize(all: ProcessStats[]) {
 }
 
 export async function cacheRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/cache/stats', async () => summarize(await app.stats.collect()));
+  app.get('/cache/stats', async () => {
+    const [all, shared] = await Promise.all([app.stats.collect(), app.redis ? app.redis.stats() : { enabled: false }]);
+    return summarize(all, shared);
+  });
+
+  const token = app.config.adminToken ? Buffer.from(app.config.adminToken) : undefined;
+  const authorize = (req: FastifyRequest) => {
+    if (!token) throw errors.adminDisabled();
+    const given = Buffer.from(/^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '');
+    // Constant-time comparison: the token must not leak through response timing.
+    if (given.length !== token.length || !timingSafeEqual(given, token)) throw errors.unauthorized();
+  };
+
+  // A static path wins over a parametric one in the router, so "all" is never taken for a file id.
+  app.delete('/cache/all', async (req) => {
+    authorize(req);
+    const redisKeysRemoved = await app.stickers.clear();
+    return { status: 'cleared', redisKeysRemoved };
+  });
+
+  app.delete<{ Params: { fileId: string } }>('/cache/:fileId', async (req) => {
+    authorize(req);
+    validateFileId(req.params.fileId);
+    await app.stickers.invalidate(req.params.fileId);
+    return { status: 'deleted', fileId: req.params.fileId };
+  });
 }

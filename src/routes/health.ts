@@ -9,14 +9,16 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/health/ready', async (_req, reply) => {
     const token = app.telegram !== undefined;
     const pool = app.pool.stats;
+    const redis = app.redis === undefined ? 'disabled' : app.redis.available ? 'ok' : 'unavailable';
     const ready = token;
     void reply.code(ready ? 200 : 503);
+    // Redis down is "degraded", not "not ready": requests are still served from memory and Telegram.
     return {
-      status: ready ? 'ready' : 'not_ready',
+      status: !ready ? 'not_ready' : redis === 'unavailable' ? 'degraded' : 'ready',
       checks: {
         telegramToken: token ? 'configured' : 'missing: set TELEGRAM_BOT_TOKEN',
         processPool: { status: 'ok', ...pool },
-        cache: { memory: 'ok', redis: 'disabled' },
+        cache: { memory: 'ok', redis },
       },
     };
   });

@@ -1,5 +1,7 @@
-import { errors } from '../errors.js';
-import { Deadline, raceSignal } from '../deadline.js';
+import { AppError, errors } from '../errors.js';
+import { Deadline, raceSignal, sleep } from '../deadline.js';
+import type { RedisTier, BusEvent } from '../cache/redis.js';
+import type { Bus } from '../bus.js';
 import { contentTypes, detectFormat } from '../formats.js';
 import { MemoryCache } from '../cache/memory.js';
 import { SingleFlight } from '../singleflight.js';
@@ -16,6 +18,9 @@ export interface StickerServiceOptions {
   filePathTtlMs: number;
   /** Bound on remembered file_id -> file_path mappings. */
   maxFilePaths?: number;
+  /** The shared tier; when set, one replica fetches a sticker while the others wait for it. */
+  redis?: RedisTier;
+  bus: Bus;
 }
 
 export interface Served {
@@ -42,8 +47,43 @@ export class StickerService {
   readonly #flights = new SingleFlight<StickerEntry>();
   readonly #paths = new Map<string, { file: TelegramFile; expires: number }>();
 
+  readonly #waiters = new Map<string, Set<(e: BusEvent) => void>>();
+
   constructor(options: StickerServiceOptions) {
     this.#o = options;
+    options.bus.onEvent((e) => this.#onEvent(e));
+  }
+
+  #onEvent(e: BusEvent): void {
+    switch (e.t) {
+      case 'ready':
+      case 'failed':
+        for (const wake of this.#waiters.get(e.id) ?? []) wake(e);
+        break;
+      case 'invalidate':
+        this.#o.memory.delete(e.id);
+        if (e.uid) this.#o.memory.deleteWhere((v) => v.fileUniqueId === e.uid);
+        this.#paths.delete(e.id);
+        break;
+      case 'clear':
+        this.#o.memory.clear();
+        this.#paths.clear();
+        break;
+    }
+  }
+
+  /** Removes a sticker from every tier of every worker and replica. */
+  async invalidate(fileId: string): Promise<void> {
+    const uid = await this.#o.redis?.deleteSticker(fileId);
+    const local = this.#o.memory.peek(fileId)?.fileUniqueId;
+    await this.#o.bus.publish({ t: 'invalidate', id: fileId, uid: uid ?? local });
+  }
+
+  /** Removes our keys from Redis and empties the in-process tier everywhere; returns the Redis keys removed. */
+  async clear(): Promise<number> {
+    const removed = (await this.#o.redis?.clearAll()) ?? 0;
+    await this.#o.bus.publish({ t: 'clear' });
+    return removed;
   }
 
   get coalesced(): number {
@@ -61,7 +101,7 @@ export class StickerService {
 
   /** The slow path, after lookup() found nothing servable (already counted as a hit or miss there). */
   async fetch(fileId: string, acceptsGzip: boolean, deadline: Deadline): Promise<Served> {
-    let entry = this.#o.memory.peek(fileId);
+    let entry = this.#o.memory.peek(fileId) ?? (await this.#fromRedis(fileId));
     let cache: Served['cache'] = 'HIT';
     if (entry === undefined) {
       cache = 'MISS';
@@ -75,12 +115,78 @@ export class StickerService {
     return { entry, body: entry.plain!, gzip: false, cache };
   }
 
+  /** A Redis hit warms the in-process tier. */
+  async #fromRedis(fileId: string): Promise<StickerEntry | undefined> {
+    const found = await this.#o.redis?.getEntry(fileId);
+    if (!found) return undefined;
+    const entry = makeEntry(found);
+    this.#o.memory.set(fileId, entry);
+    return entry;
+  }
+
   async #load(fileId: string, wantJson: boolean): Promise<StickerEntry> {
-    const telegram = this.#o.telegram;
-    if (!telegram) throw errors.tokenMissing();
+    if (!this.#o.telegram) throw errors.tokenMissing();
+    const redis = this.#o.redis;
     // The shared fetch has its own deadline: a waiter giving up must not cancel it for the others.
     const deadline = new Deadline(this.#o.endpointTimeoutMs);
     try {
+      if (!redis?.available) return await this.#fetchFromTelegram(fileId, wantJson, deadline);
+      // Across processes and replicas: whoever takes the lock fetches; the rest wait for its result.
+      for (;;) {
+        const token = await redis.lock(fileId, this.#o.endpointTimeoutMs);
+        if (token) {
+          try {
+            const cached = await this.#fromRedis(fileId);
+            if (cached) return cached;
+            const entry = await this.#fetchFromTelegram(fileId, wantJson, deadline);
+            await redis.setEntry(fileId, entry);
+            await this.#o.bus.publish({ t: 'ready', id: fileId });
+            return entry;
+          } catch (err) {
+            // Waiters elsewhere get the same answer instead of each asking Telegram in turn.
+            const e = err instanceof AppError ? err : errors.internal();
+            await this.#o.bus.publish({ t: 'failed', id: fileId, error: { code: e.code, status: e.statusCode, message: e.message, retryAfter: e.retryAfter } });
+            throw err;
+          } finally {
+            await redis.unlock(fileId, token);
+          }
+        }
+        const cached = await this.#fromRedis(fileId);
+        if (cached) return cached;
+        // No lock and no value: Redis trouble or a lock owner that just failed. Fetch ourselves.
+        if (!(await redis.isLocked(fileId))) return await this.#fetchFromTelegram(fileId, wantJson, deadline);
+        const event = await this.#waitForOther(fileId, deadline);
+        if (event?.t === 'failed') throw new AppError(event.error.code, event.error.status, event.error.message, event.error.retryAfter);
+        const done = await this.#fromRedis(fileId);
+        if (done) return done;
+        // The owner failed, or did not store the value (too large for Redis): try for the lock again.
+      }
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /** Resolves with the event when another process announces fileId done or failed, or undefined after a short poll interval. */
+  async #waitForOther(fileId: string, deadline: Deadline): Promise<BusEvent | undefined> {
+    let wake!: (e: BusEvent) => void;
+    const woken = new Promise<BusEvent>((r) => (wake = r));
+    let set = this.#waiters.get(fileId);
+    if (!set) this.#waiters.set(fileId, (set = new Set()));
+    set.add(wake);
+    try {
+      // Polling covers a lost message and an owner that died (its lock expires).
+      return await Promise.race([woken, sleep(100, deadline.signal).then(() => undefined)]);
+    } finally {
+      set.delete(wake);
+      if (set.size === 0) this.#waiters.delete(fileId);
+    }
+  }
+
+  async #fetchFromTelegram(fileId: string, wantJson: boolean, deadline: Deadline): Promise<StickerEntry> {
+    const telegram = this.#o.telegram!;
+    {
+      const known = await this.#knownByUid(telegram, fileId, deadline);
+      if (known) return known;
       const { data, file } = await this.#download(telegram, fileId, deadline);
       const format = detectFormat(data);
       if (format === undefined) throw errors.unsupportedFormat('not a TGS, WebP, WebM, PNG, JPEG or GIF file');
@@ -112,13 +218,11 @@ export class StickerService {
       }
       this.#o.memory.set(fileId, entry);
       return entry;
-    } finally {
-      deadline.dispose();
     }
   }
 
   async #download(telegram: TelegramClient, fileId: string, deadline: Deadline): Promise<{ data: Buffer; file: TelegramFile }> {
-    let file = this.#cachedFile(fileId) ?? (await this.#getFile(telegram, fileId, deadline));
+    let file = this.#cachedFile(fileId) ?? (await this.#sharedFile(fileId)) ?? (await this.#getFile(telegram, fileId, deadline));
     for (let refreshed = false; ; refreshed = true) {
       this.#checkSize(file);
       try {
@@ -126,6 +230,7 @@ export class StickerService {
       } catch (err) {
         if (!(err instanceof DownloadNotFound)) throw err;
         this.#paths.delete(fileId);
+        await this.#o.redis?.forgetFile(fileId);
         if (refreshed) throw errors.fileNotFound('the file could not be downloaded');
         // A stale file_path gets one fresh getFile.
         file = await this.#getFile(telegram, fileId, deadline);
@@ -147,12 +252,36 @@ export class StickerService {
     return undefined;
   }
 
+  /** Another file_id of the same sticker may already be cached under its file_unique_id: then no download. */
+  async #knownByUid(telegram: TelegramClient, fileId: string, deadline: Deadline): Promise<StickerEntry | undefined> {
+    const redis = this.#o.redis;
+    if (!redis?.available) return undefined;
+    const file = this.#cachedFile(fileId) ?? (await this.#sharedFile(fileId)) ?? (await this.#getFile(telegram, fileId, deadline));
+    const found = await redis.getEntryByUid(fileId, file.fileUniqueId);
+    if (!found) return undefined;
+    const entry = makeEntry(found);
+    this.#o.memory.set(fileId, entry);
+    return entry;
+  }
+
+  /** A file_path another replica got from Telegram (kept in Redis for the same 55 minutes). */
+  async #sharedFile(fileId: string): Promise<TelegramFile | undefined> {
+    const file = await this.#o.redis?.getFile(fileId);
+    if (file) this.#rememberFile(fileId, file);
+    return file;
+  }
+
   async #getFile(telegram: TelegramClient, fileId: string, deadline: Deadline): Promise<TelegramFile> {
     const file = await telegram.getFile(fileId, deadline);
+    this.#rememberFile(fileId, file);
+    await this.#o.redis?.setFile(fileId, file, this.#o.filePathTtlMs);
+    return file;
+  }
+
+  #rememberFile(fileId: string, file: TelegramFile): void {
     const max = this.#o.maxFilePaths ?? 100_000;
     if (this.#paths.size >= max) this.#paths.delete(this.#paths.keys().next().value!);
     this.#paths.set(fileId, { file, expires: Date.now() + this.#o.filePathTtlMs });
-    return file;
   }
 
   /** A gzip-only TGS entry asked for by a client that does not take gzip: decode once and keep the JSON. */

@@ -21,6 +21,8 @@ export interface TelegramClientOptions {
   maxFileBytes: number;
   dispatcher: Dispatcher;
   gate: TelegramGate;
+  /** Told of every 429, so other processes can pause too. */
+  onRateLimited?: (seconds: number) => void;
 }
 
 export interface TelegramCounters {
@@ -132,6 +134,7 @@ export class TelegramClient {
         if (err instanceof RetryAfter) {
           this.counters.rateLimited++;
           this.#o.gate.pause(err.seconds);
+          this.#o.onRateLimited?.(err.seconds);
           // The gate waits out the pause on the next attempt, or refuses if it outlasts the deadline.
           if (++waits429 <= MAX_429_WAITS) continue;
           throw errors.telegramRateLimited(err.seconds);
