@@ -153,9 +153,15 @@ describe('Redis tier', { skip: redisMissing }, () => {
     const a = await replica({ REDIS_KEY_PREFIX: 't6:' });
     try {
       fake.add(fid('orphan'), { data: PNG });
-      redis.cli('SET', `t6:lock:${fid('orphan')}`, 'dead-owner', 'PX', '300');
+      const lockKey = `t6:lock:{${fid('orphan')}}`;
+      redis.cli('SET', lockKey, 'dead-owner', 'PX', '400');
       fake.resetCounts();
-      const res = await a.app.inject({ url: `/stickers/${fid('orphan')}` });
+      const pending = a.app.inject({ url: `/stickers/${fid('orphan')}` });
+      await eventually(() => a.app.stickers.waiting > 0);
+      // While the dead owner's lock stands, the asker waits instead of calling Telegram.
+      assert.equal(redis.cli('GET', lockKey), 'dead-owner');
+      assert.equal(fake.calls.getFile, 0);
+      const res = await pending;
       assert.equal(res.statusCode, 200);
       assert.deepEqual(fake.calls, { getFile: 1, download: 1 });
     } finally {

@@ -16,15 +16,29 @@ export interface RedisCounters {
   skippedTooLarge: number;
 }
 
+export interface FetchFailure {
+  code: string;
+  status: number;
+  message: string;
+  retryAfter?: number;
+}
+
 /** Messages every worker of every replica receives on the shared channel. */
 export type BusEvent =
   | { t: 'ready'; id: string }
-  | { t: 'failed'; id: string; error: { code: string; status: number; message: string; retryAfter?: number } }
+  | { t: 'failed'; id: string; error: FetchFailure }
   | { t: 'invalidate'; id: string; uid?: string }
   | { t: 'clear' }
   | { t: 'pause'; ms: number };
 
-const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+// Releases the lock only if it is still ours; with a failure given, records it first in the same atomic
+// step, so whoever sees the lock gone also sees why (keys share the {fileId} hash tag for Redis Cluster).
+const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then
+  if ARGV[2] ~= '' then redis.call('set', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
+  return redis.call('del', KEYS[1])
+end
+return 0`;
+const FAILURE_TTL_MS = 2000;
 const VARIANT = 'default'; // one representation per sticker until conversions arrive
 
 /**
@@ -50,7 +64,7 @@ export class RedisTier {
     this.#log = opts.logger;
     this.#channel = `${cfg.keyPrefix}events`;
     this.#clients = Array.from({ length: cfg.connections }, () => this.#connect());
-    for (const c of this.#clients) c.defineCommand('releaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
+    for (const c of this.#clients) c.defineCommand('releaseLock', { numberOfKeys: 2, lua: RELEASE_LOCK });
     // Subscriptions need a connection of their own, which may queue its SUBSCRIBE until connected.
     this.#sub = this.#connect(true);
     this.#sub.on('message', (_ch: string, msg: string) => this.#dispatch(msg));
@@ -152,16 +166,23 @@ export class RedisTier {
     await this.#safe(async (c) => c.unlink(this.#pathKey(fileId)), 0);
   }
 
-  /** SET NX PX: the token when this caller now owns the fetch of fileId, undefined otherwise (or on failure). */
-  async lock(fileId: string, ttlMs: number): Promise<string | undefined> {
+  /** SET NX PX: a token when this caller now owns the fetch of fileId; 'held' when another does; 'error' when Redis failed. */
+  async lock(fileId: string, ttlMs: number): Promise<string | 'held' | 'error'> {
     const token = randomUUID();
-    const ok = await this.#safe(async (c) => c.set(this.#lockKey(fileId), token, 'PX', ttlMs, 'NX'), null);
-    return ok === 'OK' ? token : undefined;
+    const ok = await this.#safe(async (c) => c.set(this.#lockKey(fileId), token, 'PX', ttlMs, 'NX'), 'error' as const);
+    return ok === 'OK' ? token : ok === null ? 'held' : 'error';
   }
 
   /** Releases only if the lock is still ours (it may have expired and been taken by another replica). */
-  async unlock(fileId: string, token: string): Promise<void> {
-    await this.#safe(async (c) => (c as Client & { releaseLock(k: string, t: string): Promise<number> }).releaseLock(this.#lockKey(fileId), token), 0);
+  async unlock(fileId: string, token: string, failure?: FetchFailure): Promise<void> {
+    const f = failure ? JSON.stringify(failure) : '';
+    await this.#safe(async (c) => (c as Client & { releaseLock(...a: string[]): Promise<number> }).releaseLock(this.#lockKey(fileId), this.#failKey(fileId), token, f, String(FAILURE_TTL_MS)), 0);
+  }
+
+  /** The failure the last owner recorded for fileId in the past two seconds, if any. */
+  async failure(fileId: string): Promise<FetchFailure | undefined> {
+    const v = await this.#safe(async (c) => c.get(this.#failKey(fileId)), null);
+    return v ? (JSON.parse(v) as FetchFailure) : undefined;
   }
 
   async isLocked(fileId: string): Promise<boolean> {
@@ -309,7 +330,10 @@ export class RedisTier {
     return `${this.#cfg.keyPrefix}path:${fileId}`;
   }
   #lockKey(fileId: string) {
-    return `${this.#cfg.keyPrefix}lock:${fileId}`;
+    return `${this.#cfg.keyPrefix}lock:{${fileId}}`;
+  }
+  #failKey(fileId: string) {
+    return `${this.#cfg.keyPrefix}fail:{${fileId}}`;
   }
   #entryKey(uid: string) {
     return `${this.#cfg.keyPrefix}e:{${uid}}:${VARIANT}`;

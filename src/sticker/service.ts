@@ -1,6 +1,6 @@
 import { AppError, errors } from '../errors.js';
 import { Deadline, raceSignal, sleep } from '../deadline.js';
-import type { RedisTier, BusEvent } from '../cache/redis.js';
+import type { RedisTier, BusEvent, FetchFailure } from '../cache/redis.js';
 import type { Bus } from '../bus.js';
 import { contentTypes, detectFormat } from '../formats.js';
 import { MemoryCache } from '../cache/memory.js';
@@ -56,8 +56,8 @@ export class StickerService {
 
   #onEvent(e: BusEvent): void {
     switch (e.t) {
-      case 'ready':
       case 'failed':
+      case 'ready':
         for (const wake of this.#waiters.get(e.id) ?? []) wake(e);
         break;
       case 'invalidate':
@@ -84,6 +84,13 @@ export class StickerService {
     const removed = (await this.#o.redis?.clearAll()) ?? 0;
     await this.#o.bus.publish({ t: 'clear' });
     return removed;
+  }
+
+  /** Requests in this process waiting for another process's fetch. */
+  get waiting(): number {
+    let n = 0;
+    for (const set of this.#waiters.values()) n += set.size;
+    return n;
   }
 
   get coalesced(): number {
@@ -133,36 +140,39 @@ export class StickerService {
       if (!redis?.available) return await this.#fetchFromTelegram(fileId, wantJson, deadline);
       // Across processes and replicas: whoever takes the lock fetches; the rest wait for its result.
       for (;;) {
-        const token = await redis.lock(fileId, this.#o.endpointTimeoutMs);
-        if (token) {
-          try {
-            const cached = await this.#fromRedis(fileId);
-            if (cached) return cached;
-            const entry = await this.#fetchFromTelegram(fileId, wantJson, deadline);
-            await redis.setEntry(fileId, entry);
-            await this.#o.bus.publish({ t: 'ready', id: fileId });
-            return entry;
-          } catch (err) {
-            // Waiters elsewhere get the same answer instead of each asking Telegram in turn.
-            const e = err instanceof AppError ? err : errors.internal();
-            await this.#o.bus.publish({ t: 'failed', id: fileId, error: { code: e.code, status: e.statusCode, message: e.message, retryAfter: e.retryAfter } });
-            throw err;
-          } finally {
-            await redis.unlock(fileId, token);
-          }
-        }
+        const lock = await redis.lock(fileId, this.#o.endpointTimeoutMs);
+        if (lock === 'error') return await this.#fetchFromTelegram(fileId, wantJson, deadline);
+        if (lock !== 'held') return await this.#fetchAsOwner(redis, fileId, lock, wantJson, deadline);
         const cached = await this.#fromRedis(fileId);
         if (cached) return cached;
-        // No lock and no value: Redis trouble or a lock owner that just failed. Fetch ourselves.
-        if (!(await redis.isLocked(fileId))) return await this.#fetchFromTelegram(fileId, wantJson, deadline);
-        const event = await this.#waitForOther(fileId, deadline);
-        if (event?.t === 'failed') throw new AppError(event.error.code, event.error.status, event.error.message, event.error.retryAfter);
-        const done = await this.#fromRedis(fileId);
-        if (done) return done;
-        // The owner failed, or did not store the value (too large for Redis): try for the lock again.
+        // The owner records its failure atomically with releasing the lock: waiters get the same answer
+        // instead of each asking Telegram in turn.
+        const failed = await redis.failure(fileId);
+        if (failed) throw new AppError(failed.code, failed.status, failed.message, failed.retryAfter);
+        const woken = await this.#waitForOther(fileId, deadline);
+        if (woken?.t === 'failed') throw new AppError(woken.error.code, woken.error.status, woken.error.message, woken.error.retryAfter);
+        // Done (the value is in Redis), a poll tick, or an owner whose lock expired: go round again.
       }
     } finally {
       deadline.dispose();
+    }
+  }
+
+  async #fetchAsOwner(redis: RedisTier, fileId: string, token: string, wantJson: boolean, deadline: Deadline): Promise<StickerEntry> {
+    let failure: FetchFailure | undefined;
+    try {
+      const cached = await this.#fromRedis(fileId);
+      if (cached) return cached;
+      const entry = await this.#fetchFromTelegram(fileId, wantJson, deadline);
+      await redis.setEntry(fileId, entry);
+      return entry;
+    } catch (err) {
+      const e = err instanceof AppError ? err : errors.internal();
+      failure = { code: e.code, status: e.statusCode, message: e.message, retryAfter: e.retryAfter };
+      throw err;
+    } finally {
+      await redis.unlock(fileId, token, failure);
+      await this.#o.bus.publish(failure ? { t: 'failed', id: fileId, error: failure } : { t: 'ready', id: fileId });
     }
   }
 
