@@ -85,7 +85,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   }
   // With Redis, its pub/sub reaches every worker of every replica; without, the given bus (cluster IPC) or this process.
   const bus: Bus = redis ?? deps.bus ?? localBus();
-  const gate = new TelegramGate(config.telegram.maxConcurrentRequests);
+  const rps = config.telegram.globalRps;
+  const gate = new TelegramGate(config.telegram.maxConcurrentRequests, redis && rps > 0 ? () => redis.takeBudget(rps) : undefined);
+  if (rps > 0 && !redis) app.log.warn('TELEGRAM_GLOBAL_RPS needs Redis; it is ignored without it');
   bus.onEvent((e) => e.t === 'pause' && gate.pause(e.ms / 1000));
 
   const t = config.telegram;
@@ -125,6 +127,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       memory: memoryCache.stats(),
       telegram: telegram ? { ...telegram.counters } : { getFileCalls: 0, downloadCalls: 0, errors: 0, rateLimited: 0, retries: 0, bytesDownloaded: 0 },
       coalesced: stickers.coalesced,
+      coalescedAcrossProcesses: stickers.waitedForOthers,
       pool: pool.stats,
       redis: redis ? { ...redis.counters } : { hits: 0, misses: 0, errors: 0, writes: 0, skippedTooLarge: 0 },
       process: processMemory(),

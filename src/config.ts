@@ -31,6 +31,7 @@ const schema = z.object({
   TELEGRAM_DOWNLOAD_BASE_URL: url.optional(),
   TELEGRAM_TIMEOUT_SEC: seconds(0.1, 600).default(30),
   TELEGRAM_MAX_CONCURRENT_REQUESTS: int(1, 10_000).default(32),
+  TELEGRAM_GLOBAL_RPS: int(0, 100_000).default(0),
   SERVER_HOST: z.string().min(1).default('0.0.0.0'),
   SERVER_PORT: int(0, 65535).default(8081),
   LOG_LEVEL: logLevel.default('info'),
@@ -81,6 +82,8 @@ export type Config = Readonly<{
     downloadBaseUrl: string;
     timeoutMs: number;
     maxConcurrentRequests: number;
+    /** Calls per second shared by every replica (needs Redis); 0 = no global budget. */
+    globalRps: number;
     connectionsPerOrigin: number;
     maxRetries: number;
     baseRetryDelayMs: number;
@@ -144,6 +147,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       downloadBaseUrl: e.TELEGRAM_DOWNLOAD_BASE_URL ?? `${e.TELEGRAM_API_BASE_URL}/file/bot`,
       timeoutMs: e.TELEGRAM_TIMEOUT_SEC * sec,
       maxConcurrentRequests: e.TELEGRAM_MAX_CONCURRENT_REQUESTS,
+      globalRps: e.TELEGRAM_GLOBAL_RPS,
       connectionsPerOrigin: Math.min(e.HTTP_MAX_CONNECTIONS_PER_HOST, e.HTTP_MAX_CONNECTIONS),
       maxRetries: e.MAX_RETRIES,
       baseRetryDelayMs: e.BASE_RETRY_DELAY * sec,

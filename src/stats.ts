@@ -7,6 +7,7 @@ export interface ProcessStats {
   memory: { hits: number; misses: number; items: number; bytes: number; maxBytes: number; evictions: number };
   telegram: { getFileCalls: number; downloadCalls: number; errors: number; rateLimited: number; retries: number; bytesDownloaded: number };
   coalesced: number;
+  coalescedAcrossProcesses: number;
   pool: { threads: number; queued: number; completed: number };
   redis: { hits: number; misses: number; errors: number; writes: number; skippedTooLarge: number };
   process: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; uptimeSec: number };

@@ -22,6 +22,8 @@ export type Fault =
 export class FakeTelegram {
   readonly files = new Map<string, FakeFile>();
   readonly calls = { getFile: 0, download: 0 };
+  /** When each call arrived (Date.now()), both endpoints. */
+  readonly callTimes: number[] = [];
   /** Faults consumed one per call, in order, for each endpoint. */
   readonly faults: { getFile: Fault[]; download: Fault[] } = { getFile: [], download: [] };
   /** Added to every answer. */
@@ -66,6 +68,7 @@ export class FakeTelegram {
     this.calls.getFile = 0;
     this.calls.download = 0;
     this.maxInFlight = 0;
+    this.callTimes.length = 0;
   }
 
   #pathFor(fileId: string): string {
@@ -74,6 +77,7 @@ export class FakeTelegram {
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.inFlight++;
+    this.callTimes.push(Date.now());
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -91,7 +95,7 @@ export class FakeTelegram {
         if (size > 20 * 1024 * 1024) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: file is too big' });
         return json(res, 200, {
           ok: true,
-          result: { file_id: fileId, file_unique_id: f.fileUniqueId ?? `U${fileId.slice(0, 8)}`, file_size: size, file_path: this.#pathFor(fileId) },
+          result: { file_id: fileId, file_unique_id: f.fileUniqueId ?? `U_${fileId}`, file_size: size, file_path: this.#pathFor(fileId) },
         });
       }
       if (dl) {

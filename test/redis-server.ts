@@ -67,3 +67,34 @@ export class RedisServer {
     return spawnSync('redis-cli', ['-p', String(this.port), ...args], { encoding: 'utf8' }).stdout.trim();
   }
 }
+
+/** Three redis-server masters on loopback joined into one Redis Cluster (no replicas). */
+export class RedisClusterServers {
+  private constructor(readonly nodes: RedisServer[]) {}
+
+  static async start(): Promise<RedisClusterServers> {
+    const nodes: RedisServer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      const s = new RedisServer(port, ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000']);
+      await s.start();
+      nodes.push(s);
+    }
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    const c = new RedisClusterServers(nodes);
+    // The slots are assigned at once, but every node must agree before the cluster answers.
+    for (let i = 0; i < 200 && !nodes.every((n) => n.cli('CLUSTER', 'INFO').includes('cluster_state:ok')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return c;
+  }
+
+  get nodeList(): string {
+    return this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+  }
+}

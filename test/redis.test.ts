@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
 import { FakeTelegram } from './fake-telegram.js';
-import { RedisServer, freePort, redisMissing } from './redis-server.js';
+import { RedisServer, RedisClusterServers, freePort, redisMissing } from './redis-server.js';
 
 const TGS = fixture('sticker_05.tgs');
 const PNG = fixture('static_png_RGBA_80x60.png');
@@ -179,10 +179,43 @@ describe('Redis tier', { skip: redisMissing }, () => {
       assert.equal(ra.statusCode, 400);
       assert.equal(rb.statusCode, 400);
       assert.equal(fake.calls.getFile, 1);
+      const waited = await Promise.all([a, b].map(async (t) => JSON.parse((await t.app.inject({ url: '/cache/stats' })).payload).coalescedAcrossProcesses));
+      assert.deepEqual(waited.sort(), [0, 1]);
     } finally {
       fake.delayMs = 0;
       await a.close();
       await b.close();
+    }
+  });
+
+  test('TELEGRAM_GLOBAL_RPS is one outbound budget for all replicas', async () => {
+    const env = { REDIS_KEY_PREFIX: 't9:', TELEGRAM_GLOBAL_RPS: '4' };
+    const a = await replica(env);
+    const b = await replica(env);
+    try {
+      const ids = Array.from({ length: 6 }, (_, i) => fid(`rps${i}`));
+      for (const id of ids) fake.add(id, { data: PNG });
+      fake.resetCounts();
+      const res = await Promise.all(ids.map((id, i) => (i % 2 ? a : b).app.inject({ url: `/stickers/${id}` })));
+      for (const r of res) assert.equal(r.statusCode, 200);
+      assert.equal(fake.callTimes.length, 12);
+      const perSecond = new Map<number, number>();
+      for (const t of fake.callTimes) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+      assert.ok(Math.max(...perSecond.values()) <= 4, `calls per second: ${[...perSecond.values()].join(',')}`);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('with TRUST_PROXY=true the client address comes from X-Forwarded-For', async () => {
+    const a = await replica({ REDIS_KEY_PREFIX: 't10:', RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_REQUESTS: '1', TRUST_PROXY: 'true' });
+    try {
+      const codes = [];
+      for (const xff of ['1.1.1.1', '2.2.2.2', '1.1.1.1']) codes.push((await a.app.inject({ url: '/formats', headers: { 'x-forwarded-for': xff } })).statusCode);
+      assert.deepEqual(codes, [200, 200, 429]);
+    } finally {
+      await a.close();
     }
   });
 
@@ -210,32 +243,46 @@ describe('Redis tier', { skip: redisMissing }, () => {
     }
   });
 
-  test('Redis going away degrades to memory and Telegram with no 5xx, and is used again when it returns', async () => {
+  test('Redis killed under load: no 5xx, /health/ready says degraded, and Redis hits come back after it restarts', async () => {
     const own = await RedisServer.start();
-    const a = await buildTestApp({ REDIS_URL: own.url, ADMIN_TOKEN: ADMIN, MEMORY_CACHE_MB: '0', REDIS_TIMEOUT_MS: '200' }, fake);
+    const a = await buildTestApp({ REDIS_URL: own.url, MEMORY_CACHE_MB: '0', REDIS_TIMEOUT_MS: '200' }, fake);
+    const ids = Array.from({ length: 5 }, (_, i) => fid(`load${i}`));
+    for (const id of ids) fake.add(id, { data: i2data(id) });
+    const statuses: number[] = [];
+    let running = true;
+    // Four clients asking in a loop for the whole test.
+    const loops = Array.from({ length: 4 }, async (_, k) => {
+      for (let i = 0; running; i++) {
+        const res = await a.app.inject({ url: `/stickers/${ids[(i + k) % ids.length]}`, headers: i % 2 ? { 'accept-encoding': 'gzip' } : {} });
+        statuses.push(res.statusCode);
+      }
+    });
     try {
-      fake.add(fid('down1'), { data: PNG });
-      assert.equal((await a.app.inject({ url: `/stickers/${fid('down1')}` })).statusCode, 200);
+      await eventually(() => statuses.length > 50);
       await own.stop();
       await eventually(() => !a.app.redis!.available);
-      const ready = JSON.parse((await a.app.inject({ url: '/health/ready' })).payload);
-      assert.equal(ready.status, 'degraded');
-      const during = await Promise.all(Array.from({ length: 20 }, () => a.app.inject({ url: `/stickers/${fid('down1')}` })));
-      for (const r of during) assert.equal(r.statusCode, 200);
+      const before = statuses.length;
+      assert.equal(JSON.parse((await a.app.inject({ url: '/health/ready' })).payload).status, 'degraded');
+      await eventually(() => statuses.length > before + 100);
       await own.start();
       await eventually(() => a.app.redis!.available);
       assert.equal(JSON.parse((await a.app.inject({ url: '/health/ready' })).payload).status, 'ready');
-      await a.app.inject({ url: `/stickers/${fid('down1')}` }); // stores it in the fresh Redis
-      fake.resetCounts();
-      const hit = await a.app.inject({ url: `/stickers/${fid('down1')}` });
-      assert.equal(hit.headers['x-cache-status'], 'HIT');
-      assert.equal(fake.calls.download, 0);
+      const hitsBefore = a.app.redis!.counters.hits;
+      await eventually(() => a.app.redis!.counters.hits > hitsBefore + 20);
     } finally {
+      running = false;
+      await Promise.all(loops);
       await a.close();
       await own.stop();
     }
+    assert.ok(statuses.length > 150);
+    assert.deepEqual([...new Set(statuses)], [200]);
   });
 });
+
+function i2data(id: string): Buffer {
+  return id.endsWith('0') || id.endsWith('2') ? TGS : PNG;
+}
 
 describe('one fetch for many askers across processes', { skip: redisMissing }, () => {
   test('2 replicas x 2 workers sharing Redis: 200 concurrent requests make one getFile and one download', { timeout: 60_000 }, async () => {
@@ -283,6 +330,53 @@ describe('one fetch for many askers across processes', { skip: redisMissing }, (
       );
       await fake.close();
       await redis.stop();
+    }
+  });
+});
+
+describe('Redis Cluster', { skip: redisMissing }, () => {
+  test('3 masters: shared entries, cross-slot admin operations and the fetch lock work', { timeout: 60_000 }, async () => {
+    const cluster = await RedisClusterServers.start();
+    const fake = await new FakeTelegram().start();
+    const env = { REDIS_CLUSTER_NODES: cluster.nodeList, MEMORY_CACHE_MB: '0', ADMIN_TOKEN: ADMIN };
+    const a = await buildTestApp(env, fake);
+    const b = await buildTestApp(env, fake);
+    try {
+      assert.equal(a.app.redis!.available, true);
+      const ids = Array.from({ length: 12 }, (_, i) => fid(`cl${i}`));
+      for (const id of ids) fake.add(id, { data: TGS, fileUniqueId: `AgADuid${id}` });
+      for (const id of ids) assert.equal((await a.app.inject({ url: `/stickers/${id}`, headers: { 'accept-encoding': 'gzip' } })).statusCode, 200);
+      fake.resetCounts();
+      for (const id of ids) {
+        const res = await b.app.inject({ url: `/stickers/${id}`, headers: { 'accept-encoding': 'gzip' } });
+        assert.equal(res.headers['x-cache-status'], 'HIT');
+        assert.deepEqual(res.rawPayload, TGS);
+      }
+      assert.equal(fake.calls.download, 0);
+      // Keys are spread over the masters, and the stats add them up.
+      const perNode = cluster.nodes.map((n) => Number(n.cli('DBSIZE')));
+      assert.ok(perNode.filter((k) => k > 0).length >= 2, `keys on more than one master: ${perNode.join(',')}`);
+      const stats = JSON.parse((await a.app.inject({ url: '/cache/stats' })).payload);
+      assert.equal(stats.redis.keys, perNode.reduce((x, y) => x + y, 0));
+
+      fake.delayMs = 100;
+      fake.add(fid('clhot'), { data: PNG });
+      const both = await Promise.all([a, b, a, b].map((t) => t.app.inject({ url: `/stickers/${fid('clhot')}` })));
+      for (const r of both) assert.equal(r.statusCode, 200);
+      assert.deepEqual(fake.calls, { getFile: 1, download: 1 });
+      fake.delayMs = 0;
+
+      const del = await a.app.inject({ method: 'DELETE', url: `/cache/${ids[0]}`, headers: { authorization: `Bearer ${ADMIN}` } });
+      assert.equal(del.statusCode, 200);
+      assert.equal((await b.app.inject({ url: `/stickers/${ids[0]}` })).headers['x-cache-status'], 'MISS');
+      const all = await a.app.inject({ method: 'DELETE', url: '/cache/all', headers: { authorization: `Bearer ${ADMIN}` } });
+      assert.equal(all.statusCode, 200);
+      assert.deepEqual(cluster.nodes.map((n) => n.cli('DBSIZE')), ['0', '0', '0']);
+    } finally {
+      await a.close();
+      await b.close();
+      await fake.close();
+      await cluster.stop();
     }
   });
 });

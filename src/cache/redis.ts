@@ -179,6 +179,21 @@ export class RedisTier {
     await this.#safe(async (c) => (c as Client & { releaseLock(...a: string[]): Promise<number> }).releaseLock(this.#lockKey(fileId), this.#failKey(fileId), token, f, String(FAILURE_TTL_MS)), 0);
   }
 
+  /**
+   * One slot of a per-second budget shared by all replicas: 0 when this call may go now, otherwise
+   * the milliseconds until the next second. Redis trouble means no budget (0), not a stall.
+   */
+  async takeBudget(perSecond: number): Promise<number> {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    const used = await this.#safe(async (c) => {
+      const key = `${this.#cfg.keyPrefix}tg:budget:${second}`;
+      const [[, n]] = (await c.multi().incr(key).expire(key, 2).exec()) as Array<[Error | null, number]>;
+      return n;
+    }, 0);
+    return used <= perSecond ? 0 : (second + 1) * 1000 - now;
+  }
+
   /** The failure the last owner recorded for fileId in the past two seconds, if any. */
   async failure(fileId: string): Promise<FetchFailure | undefined> {
     const v = await this.#safe(async (c) => c.get(this.#failKey(fileId)), null);

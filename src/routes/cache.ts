@@ -21,6 +21,7 @@ export function summarize(all: ProcessStats[], redisShared: Record<string, unkno
     redis: { ...redisShared, ...redis, hitRate: rate(redis.hits, redis.misses) },
     telegram: sum('telegram'),
     coalesced: all.reduce((n, p) => n + p.coalesced, 0),
+    coalescedAcrossProcesses: all.reduce((n, p) => n + p.coalescedAcrossProcesses, 0),
     rssBytes: all.reduce((n, p) => n + p.process.rssBytes, 0),
     processes: all,
   };

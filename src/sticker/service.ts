@@ -86,6 +86,9 @@ export class StickerService {
     return removed;
   }
 
+  /** Fetches this process left to another process or replica holding the lock. */
+  waitedForOthers = 0;
+
   /** Requests in this process waiting for another process's fetch. */
   get waiting(): number {
     let n = 0;
@@ -139,6 +142,7 @@ export class StickerService {
     try {
       if (!redis?.available) return await this.#fetchFromTelegram(fileId, wantJson, deadline);
       // Across processes and replicas: whoever takes the lock fetches; the rest wait for its result.
+      let waited = false;
       for (;;) {
         const lock = await redis.lock(fileId, this.#o.endpointTimeoutMs);
         if (lock === 'error') return await this.#fetchFromTelegram(fileId, wantJson, deadline);
@@ -149,6 +153,8 @@ export class StickerService {
         // instead of each asking Telegram in turn.
         const failed = await redis.failure(fileId);
         if (failed) throw new AppError(failed.code, failed.status, failed.message, failed.retryAfter);
+        if (!waited) this.waitedForOthers++;
+        waited = true;
         const woken = await this.#waitForOther(fileId, deadline);
         if (woken?.t === 'failed') throw new AppError(woken.error.code, woken.error.status, woken.error.message, woken.error.retryAfter);
         // Done (the value is in Redis), a poll tick, or an owner whose lock expired: go round again.

@@ -10,7 +10,14 @@ export class TelegramGate {
   readonly #waiters: Array<() => void> = [];
   #pausedUntil = 0;
 
-  constructor(readonly limit: number) {}
+  /**
+   * budget, when given, is a shared outbound budget: it answers how long to wait before a call may go
+   * (0: go now). Used for TELEGRAM_GLOBAL_RPS across replicas.
+   */
+  constructor(
+    readonly limit: number,
+    private readonly budget?: () => Promise<number>,
+  ) {}
 
   /** Called when Telegram answered 429: every call made after this waits until the pause ends. */
   pause(seconds: number): void {
@@ -25,6 +32,10 @@ export class TelegramGate {
     await this.waitOutPause(deadline);
     await this.#acquire(deadline.signal);
     try {
+      for (let wait = this.budget ? await this.budget() : 0; wait > 0; wait = await this.budget!()) {
+        if (wait >= deadline.remaining()) throw errors.overloaded('the shared Telegram request budget is used up');
+        await sleep(wait, deadline.signal);
+      }
       return await fn();
     } finally {
       this.#release();
