@@ -52,9 +52,9 @@ export function decodeEntry(b: Buffer): Omit<StickerEntry, 'bytes' | 'etagGzip'>
   }
   if (meta.v !== 1 || 4 + n + meta.gz + meta.pl !== b.length) return undefined;
   const start = 4 + n;
-  // Copies, so the cached entry does not pin the whole reply buffer and can own its memory.
-  const gzip = meta.gz > 0 ? Buffer.from(b.subarray(start, start + meta.gz)) : undefined;
-  const plain = meta.pl > 0 ? Buffer.from(b.subarray(start + meta.gz)) : undefined;
+  // Views into the reply, not copies: the reply buffer holds exactly this value and nothing else.
+  const gzip = meta.gz > 0 ? b.subarray(start, start + meta.gz) : undefined;
+  const plain = meta.pl > 0 ? b.subarray(start + meta.gz) : undefined;
   return {
     fileUniqueId: meta.u,
     original: meta.o,

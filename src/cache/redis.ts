@@ -56,7 +56,10 @@ export class RedisTier {
   readonly #handlers: Array<(e: BusEvent) => void> = [];
   readonly #channel: string;
   #next = 0;
-  #wasAvailable = true;
+  readonly #uids = new Map<string, string>();
+  #wasAvailable = false;
+  #everConnected = false;
+  #closing = false;
 
   constructor(cfg: RedisConfig, opts: { ttlSeconds: number; logger: Logger }) {
     this.#cfg = cfg;
@@ -114,8 +117,13 @@ export class RedisTier {
   /** The entry for a file_id, via the file_id -> file_unique_id mapping; undefined on a miss or any failure. */
   async getEntry(fileId: string): Promise<Omit<StickerEntry, 'bytes' | 'etagGzip'> | undefined> {
     const found = await this.#safe(async (c) => {
-      const uid = await c.get(this.#idKey(fileId));
-      if (uid === null) return undefined;
+      // A file_id always names the same sticker, so its mapping is remembered here and a hit is one GET.
+      let uid = this.#uids.get(fileId);
+      if (uid === undefined) {
+        const got = await c.get(this.#idKey(fileId));
+        if (got === null) return undefined;
+        this.#rememberUid(fileId, (uid = got));
+      }
       const raw = await c.getBuffer(this.#entryKey(uid));
       return raw === null ? undefined : decodeEntry(raw);
     }, undefined);
@@ -147,6 +155,7 @@ export class RedisTier {
     await this.#safe(async (c) => {
       await c.set(this.#entryKey(entry.fileUniqueId), value, 'EX', ttl);
       await c.set(this.#idKey(fileId), entry.fileUniqueId, 'EX', ttl);
+      this.#rememberUid(fileId, entry.fileUniqueId);
       this.counters.writes++;
     }, undefined);
   }
@@ -208,6 +217,7 @@ export class RedisTier {
   async deleteSticker(fileId: string): Promise<string | undefined> {
     return this.#safe(async (c) => {
       const uid = await c.get(this.#idKey(fileId));
+      this.#uids.delete(fileId);
       await c.unlink(this.#idKey(fileId), this.#pathKey(fileId)).catch(async () => {
         // Keys in different cluster slots: one by one.
         await c.unlink(this.#idKey(fileId));
@@ -220,6 +230,7 @@ export class RedisTier {
 
   /** SCAN + UNLINK of our prefix only, on every master; never FLUSHDB. Returns how many keys went. */
   async clearAll(): Promise<number> {
+    this.#uids.clear();
     return this.#safe(async () => this.#unlinkMatching(`${escapeGlob(this.#cfg.keyPrefix)}*`), 0);
   }
 
@@ -241,6 +252,7 @@ export class RedisTier {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     await Promise.allSettled([...this.#clients, this.#sub].map((c) => c.quit().catch(() => c.disconnect())));
   }
 
@@ -257,12 +269,15 @@ export class RedisTier {
       maxRetriesPerRequest: subscriber ? null : 0,
       retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000),
       lazyConnect: false,
+      // Commands issued in the same tick go out in one write: one syscall for many concurrent lookups.
+      enableAutoPipelining: !subscriber,
     };
     let client: Client;
     if (cfg.clusterNodes) {
       const opts: ClusterOptions = {
         redisOptions: { ...common, db: undefined },
         enableOfflineQueue: subscriber,
+        enableAutoPipelining: !subscriber,
         clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 5000),
       };
       client = new Cluster(cfg.clusterNodes.map((n) => ({ host: n.host, port: n.port })), opts);
@@ -280,10 +295,11 @@ export class RedisTier {
 
   #noteAvailability(): void {
     const now = this.available;
-    if (now === this.#wasAvailable) return;
+    if (now === this.#wasAvailable || this.#closing) return;
     this.#wasAvailable = now;
-    if (now) this.#log.info('redis available again: shared cache tier back in use');
+    if (now) this.#log.info(this.#everConnected ? 'redis available again: shared cache tier back in use' : 'redis connected');
     else this.#log.warn('redis unavailable: serving from the in-process tier and Telegram until it returns');
+    this.#everConnected ||= now;
   }
 
   #pick(): Client | undefined {
@@ -336,6 +352,11 @@ export class RedisTier {
       return;
     }
     for (const h of this.#handlers) h(e);
+  }
+
+  #rememberUid(fileId: string, uid: string): void {
+    if (this.#uids.size >= 100_000) this.#uids.delete(this.#uids.keys().next().value!);
+    this.#uids.set(fileId, uid);
   }
 
   #idKey(fileId: string) {

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { Deadline } from '../deadline.js';
 import { validateFileId, type Served } from '../sticker/service.js';
 import type { StickerEntry } from '../sticker/entry.js';
 
@@ -7,7 +6,6 @@ import type { StickerEntry } from '../sticker/entry.js';
 export async function stickerRoutes(app: FastifyInstance): Promise<void> {
   const { stickers, config } = app;
   const cacheControl = `public, max-age=${config.cache.ttlSeconds}`;
-  const timeoutMs = config.limits.endpointTimeoutMs;
 
   // Everything about a response that depends only on the entry is built once per entry, not per request.
   const fixed = new WeakMap<StickerEntry, { plain?: string[]; gzip?: string[] }>();
@@ -22,12 +20,7 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
     send(reply, served, headersFor(served), served.gzip ? served.entry.etagGzip : served.entry.etag, reply.request.headers['if-none-match'], fileId, started);
 
   const fetchAndRespond = async (reply: FastifyReply, fileId: string, gzip: boolean, started: number) => {
-    const deadline = new Deadline(timeoutMs);
-    try {
-      respond(reply, await stickers.fetch(fileId, gzip, deadline), fileId, started);
-    } finally {
-      deadline.dispose();
-    }
+    respond(reply, await stickers.fetch(fileId, gzip, started), fileId, started);
   };
 
   // Not async on purpose: a cache hit is answered synchronously, without a promise or a microtask.

@@ -32,6 +32,10 @@ export interface Served {
 
 const FILE_ID = /^[A-Za-z0-9_-]{10,256}$/;
 
+function served(entry: StickerEntry, acceptsGzip: boolean, cache: Served['cache']): Served {
+  return acceptsGzip && entry.gzip ? { entry, body: entry.gzip, gzip: true, cache } : { entry, body: entry.plain!, gzip: false, cache };
+}
+
 /** Throws 400 unless id looks like a Telegram file_id (base64url, bounded length). */
 export function validateFileId(id: string): void {
   if (!FILE_ID.test(id)) {
@@ -104,25 +108,33 @@ export class StickerService {
   lookup(fileId: string, acceptsGzip: boolean): Served | undefined {
     const entry = this.#o.memory.get(fileId);
     if (entry === undefined) return undefined;
-    if (acceptsGzip && entry.gzip) return { entry, body: entry.gzip, gzip: true, cache: 'HIT' };
-    if (entry.plain) return { entry, body: entry.plain, gzip: false, cache: 'HIT' };
+    if ((acceptsGzip && entry.gzip) || entry.plain) return served(entry, acceptsGzip, 'HIT');
     return undefined; // a TGS whose JSON has not been made yet: fetch() decodes it
   }
 
-  /** The slow path, after lookup() found nothing servable (already counted as a hit or miss there). */
-  async fetch(fileId: string, acceptsGzip: boolean, deadline: Deadline): Promise<Served> {
+  /**
+   * The slow path, after lookup() found nothing servable (already counted as a hit or miss there).
+   * The request's deadline (counted from startedAt) is only set up once Redis has missed too: a Redis hit
+   * is bounded by REDIS_TIMEOUT_MS and needs no timer.
+   */
+  async fetch(fileId: string, acceptsGzip: boolean, startedAt: number): Promise<Served> {
     let entry = this.#o.memory.peek(fileId) ?? (await this.#fromRedis(fileId));
-    let cache: Served['cache'] = 'HIT';
-    if (entry === undefined) {
-      cache = 'MISS';
-      entry = await raceSignal(
-        this.#flights.do(fileId, () => this.#load(fileId, !acceptsGzip)),
-        deadline.signal,
-      );
+    if (entry && (acceptsGzip ? entry.gzip ?? entry.plain : entry.plain)) return served(entry, acceptsGzip, 'HIT');
+    const deadline = new Deadline(Math.max(1, this.#o.endpointTimeoutMs - (performance.now() - startedAt)));
+    try {
+      let cache: Served['cache'] = 'HIT';
+      if (entry === undefined) {
+        cache = 'MISS';
+        entry = await raceSignal(
+          this.#flights.do(fileId, () => this.#load(fileId, !acceptsGzip)),
+          deadline.signal,
+        );
+      }
+      if (!(acceptsGzip && entry.gzip) && !entry.plain) entry = await this.#addJson(fileId, entry, deadline);
+      return served(entry, acceptsGzip, cache);
+    } finally {
+      deadline.dispose();
     }
-    if (acceptsGzip && entry.gzip) return { entry, body: entry.gzip, gzip: true, cache };
-    if (!entry.plain) entry = await this.#addJson(fileId, entry, deadline);
-    return { entry, body: entry.plain!, gzip: false, cache };
   }
 
   /** A Redis hit warms the in-process tier. */
