@@ -20,7 +20,7 @@ const connectionSets = (process.env.BENCH_CONNECTIONS ?? '64,1000').split(',').m
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 
 const configs = [
-  { name: 'in-process hits (Redis configured)', env: { MEMORY_CACHE_MB: '64', REDIS_MAX_CONNECTIONS: '4' } },
+  { name: 'in-process hits (Redis configured)', env: { MEMORY_CACHE_MB: '64', REDIS_MAX_CONNECTIONS: '1' } },
   { name: 'Redis-tier hits, REDIS_MAX_CONNECTIONS=4', env: { MEMORY_CACHE_MB: '0', REDIS_MAX_CONNECTIONS: '4' } },
   { name: 'Redis-tier hits, REDIS_MAX_CONNECTIONS=1', env: { MEMORY_CACHE_MB: '0', REDIS_MAX_CONNECTIONS: '1' } },
 ];

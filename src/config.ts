@@ -62,7 +62,7 @@ const schema = z.object({
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port')).min(1))
     .optional(),
   REDIS_KEY_PREFIX: z.string().min(1).max(64).default('sticker:'),
-  REDIS_MAX_CONNECTIONS: int(1, 64).default(4),
+  REDIS_MAX_CONNECTIONS: int(1, 64).default(1),
   REDIS_MAX_FILE_SIZE_MB: seconds(0, 512).default(10),
   REDIS_TIMEOUT_MS: int(10, 60_000).default(500),
   RATE_LIMIT_ENABLED: bool.default(false),

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
@@ -333,6 +333,54 @@ describe('one fetch for many askers across processes', { skip: redisMissing }, (
     }
   });
 });
+
+describe('lock owner killed mid-fetch', { skip: redisMissing }, () => {
+  test('a replica killed while it holds the lock: another takes the fetch over once the lock expires', { timeout: 60_000 }, async () => {
+    const redis = await RedisServer.start();
+    const fake = await new FakeTelegram().start();
+    fake.add(fid('killed'), { data: PNG });
+    const port = await freePort();
+    // The doomed replica: WORKERS=1, its lock lives ENDPOINT_TIMEOUT_SEC (1.5 s).
+    const doomed = spawn(process.execPath, [mainJs], {
+      env: { ...process.env, WORKERS: '1', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, REDIS_URL: redis.url, ENDPOINT_TIMEOUT_SEC: '1.5', LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const survivor = await buildTestApp({ REDIS_URL: redis.url, ENDPOINT_TIMEOUT_SEC: '10' }, fake);
+    try {
+      await eventually(async () => {
+        try {
+          const r = await request(`http://127.0.0.1:${port}/health/ready`);
+          return ((await r.body.json()) as { status: string }).status === 'ready';
+        } catch {
+          return false;
+        }
+      }, 20_000);
+      fake.faults.getFile.push({ kind: 'hang' });
+      const doomedRequest = request(`http://127.0.0.1:${port}/stickers/${fid('killed')}`).catch(() => undefined);
+      await eventually(() => fake.calls.getFile === 1); // the doomed replica owns the lock and is fetching
+      assert.equal(redis.cli('EXISTS', `sticker:lock:{${fid('killed')}}`), '1');
+      const workers = spawnSyncPs(doomed.pid!);
+      for (const pid of [doomed.pid!, ...workers]) process.kill(pid, 'SIGKILL');
+      await doomedRequest;
+
+      const res = await survivor.app.inject({ url: `/stickers/${fid('killed')}` });
+      assert.equal(res.statusCode, 200);
+      assert.deepEqual(res.rawPayload, PNG);
+      assert.equal(fake.calls.getFile, 2, 'the survivor fetched after the dead owner');
+      assert.equal(JSON.parse((await survivor.app.inject({ url: '/cache/stats' })).payload).coalescedAcrossProcesses, 1);
+    } finally {
+      if (doomed.exitCode === null) doomed.kill('SIGKILL');
+      await survivor.close();
+      await fake.close();
+      await redis.stop();
+    }
+  });
+});
+
+function spawnSyncPs(parent: number): number[] {
+  const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(parent)], { encoding: 'utf8' }).stdout;
+  return out.split(/\s+/).filter(Boolean).map(Number);
+}
 
 describe('Redis Cluster', { skip: redisMissing }, () => {
   test('3 masters: shared entries, cross-slot admin operations and the fetch lock work', { timeout: 60_000 }, async () => {
