@@ -75,20 +75,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   if (!deps.dispatcher) owned.push(() => dispatcher.close());
 
   const redis = config.redis ? new RedisTier(config.redis, { ttlSeconds: config.cache.ttlSeconds, logger: app.log as Logger }) : undefined;
-  if (redis) {
-    owned.push(() => redis.close());
-    app.addHook('onReady', async () => {
-      if (!(await redis.waitReady(Math.max(2000, config.redis!.commandTimeoutMs * 4)))) {
-        app.log.warn('redis not reachable at start: serving degraded until it is');
-      }
-    });
-  }
+  if (redis) owned.push(() => redis.close());
   // With Redis, its pub/sub reaches every worker of every replica; without, the given bus (cluster IPC) or this process.
   const bus: Bus = redis ?? deps.bus ?? localBus();
   const rps = config.telegram.globalRps;
   const gate = new TelegramGate(config.telegram.maxConcurrentRequests, redis && rps > 0 ? () => redis.takeBudget(rps) : undefined);
   if (rps > 0 && !redis) app.log.warn('TELEGRAM_GLOBAL_RPS needs Redis; it is ignored without it');
   bus.onEvent((e) => e.t === 'pause' && gate.pause(e.ms / 1000));
+  if (redis) {
+    app.addHook('onReady', async () => {
+      if (!(await redis.waitReady(Math.max(2000, config.redis!.commandTimeoutMs * 4)))) {
+        app.log.warn('redis not reachable at start: serving degraded until it is');
+      }
+      const paused = await redis.pauseRemaining();
+      if (paused > 0) gate.pause(paused / 1000);
+    });
+  }
 
   const t = config.telegram;
   const telegram = t.botToken
@@ -103,7 +105,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         maxFileBytes: config.limits.maxFileBytes,
         dispatcher,
         gate,
-        onRateLimited: (seconds) => void bus.publish({ t: 'pause', ms: seconds * 1000 }),
+        onRateLimited: (seconds) => {
+          void bus.publish({ t: 'pause', ms: seconds * 1000 });
+          void redis?.setPause(seconds * 1000);
+        },
       })
     : undefined;
   if (!telegram) app.log.warn('TELEGRAM_BOT_TOKEN is not set: /stickers answers 503 until it is configured');

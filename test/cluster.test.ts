@@ -58,7 +58,7 @@ test('the cluster serves from every worker, restarts a crashed one, and /cache/s
   const fake = await new FakeTelegram().start();
   const port = await freePort();
   const child = spawn(process.execPath, [mainJs], {
-    env: { ...process.env, WORKERS: '2', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, MAX_PROCESS_WORKERS: '1', LOG_LEVEL: 'info' },
+    env: { ...process.env, WORKERS: '2', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, MAX_PROCESS_WORKERS: '1', LOG_LEVEL: 'info', ADMIN_TOKEN: 'cluster-admin-token-123' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const logs = watchLogs(child);
@@ -91,6 +91,20 @@ test('the cluster serves from every worker, restarts a crashed one, and /cache/s
     // Each id was fetched once by whichever worker got it: the sum over workers is 12, whoever answered.
     assert.equal(stats.memory.misses, 12);
     assert.equal(stats.processes.reduce((n, p) => n + p.memory.misses, 0), 12);
+
+    // Without Redis, cache admin reaches every worker through the primary.
+    const del = await request(`${base}/cache/all`, { method: 'DELETE', reset: true, headers: { authorization: 'Bearer cluster-admin-token-123' } });
+    assert.equal(del.statusCode, 200);
+    await del.body.dump();
+    for (let i = 0; ; i++) {
+      const s = (await (await get(`${base}/cache/stats`)).body.json()) as { memory: { items: number }; processes: Array<{ memory: { items: number } }> };
+      if (s.memory.items === 0) {
+        assert.equal(s.processes.length, 2);
+        break;
+      }
+      assert.ok(i < 100, 'every worker emptied its cache');
+      await new Promise((r) => setTimeout(r, 20));
+    }
 
     const victim = [...pids][0];
     process.kill(victim, 'SIGKILL');

@@ -143,6 +143,14 @@ describe('Redis tier', { skip: redisMissing }, () => {
       fake.resetCounts();
       await eventually(async () => (await b.app.inject({ url: `/stickers/${fid('p2')}` })).statusCode === 503);
       assert.equal(fake.calls.getFile, 0, 'the other replica did not call Telegram while paused');
+      // A replica that starts during the pause reads it from Redis.
+      const late = await replica({ REDIS_KEY_PREFIX: 't5:', ENDPOINT_TIMEOUT_SEC: '2' });
+      try {
+        assert.equal((await late.app.inject({ url: `/stickers/${fid('p2')}` })).statusCode, 503);
+        assert.equal(fake.calls.getFile, 0);
+      } finally {
+        await late.close();
+      }
     } finally {
       await a.close();
       await b.close();
@@ -228,7 +236,10 @@ describe('Redis tier', { skip: redisMissing }, () => {
       for (const [app, xff] of [[a, '1.1.1.1'], [b, '2.2.2.2'], [a, '3.3.3.3'], [b, '4.4.4.4']] as const) {
         const res = await app.app.inject({ url: '/formats', headers: { 'x-forwarded-for': xff } });
         codes.push(res.statusCode);
-        if (res.statusCode === 200) assert.equal(res.headers['x-ratelimit-limit'], '3');
+        if (res.statusCode === 200) {
+          assert.equal(res.headers['x-ratelimit-limit'], '3');
+          assert.ok(Number(res.headers['x-ratelimit-reset']) > 0);
+        }
         if (res.statusCode === 429) {
           assert.ok(Number(res.headers['retry-after']) > 0);
           assert.equal(res.headers['x-ratelimit-remaining'], '0');

@@ -203,6 +203,16 @@ export class RedisTier {
     return used <= perSecond ? 0 : (second + 1) * 1000 - now;
   }
 
+  /** Records a Telegram 429 pause for replicas that start while it runs (the running ones hear the event). */
+  async setPause(ms: number): Promise<void> {
+    await this.#safe(async (c) => c.set(`${this.#cfg.keyPrefix}tg:pause`, '1', 'PX', Math.max(1, Math.ceil(ms))), undefined);
+  }
+
+  /** Milliseconds left of a pause another replica recorded; 0 when none. */
+  async pauseRemaining(): Promise<number> {
+    return Math.max(0, await this.#safe(async (c) => c.pttl(`${this.#cfg.keyPrefix}tg:pause`), 0));
+  }
+
   /** The failure the last owner recorded for fileId in the past two seconds, if any. */
   async failure(fileId: string): Promise<FetchFailure | undefined> {
     const v = await this.#safe(async (c) => c.get(this.#failKey(fileId)), null);
