@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { dotLottieRenderer } from '../src/convert/render/dotlottie.js';
+import { referenceSet } from '../test/fidelity.js';
+import { fixtures } from './lib.js';
+
+/**
+ * Rendering speed alone: every frame of every corpus animation at 512 and 256 px, single thread, best of
+ * three, next to rlottie's figures for the same files on the same kind of machine.
+ */
+const rlottie = new Map(
+  readFileSync(join(fixtures, 'reference', 'rlottie-speed.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split('\t'))
+    .map(([file, , ms512, ms256]) => [file.replace(/\.(tgs|json)$/, ''), { ms512: Number(ms512), ms256: Number(ms256) }]),
+);
+
+async function msPerFrame(json: string, size: number): Promise<{ ms: number; frames: number }> {
+  const anim = await dotLottieRenderer.load(json, size, size);
+  try {
+    let best = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const t0 = performance.now();
+      for (let k = 0; k < anim.frames; k++) anim.frame(k);
+      best = Math.min(best, performance.now() - t0);
+    }
+    return { ms: best / anim.frames, frames: anim.frames };
+  } finally {
+    anim.destroy();
+  }
+}
+
+async function main() {
+  console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model}), Node ${process.version}; one thread; best of 3 over all frames\n`);
+  console.log('| file | frames | ours ms/frame 512 | rlottie 512 | ratio | ours ms/frame 256 | rlottie 256 | ratio |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  const ratios512: number[] = [];
+  const ratios256: number[] = [];
+  for (const { name, json } of referenceSet()) {
+    const a = await msPerFrame(json, 512);
+    const b = await msPerFrame(json, 256);
+    const r = rlottie.get(name);
+    const r512 = r ? a.ms / r.ms512 : NaN;
+    const r256 = r ? b.ms / r.ms256 : NaN;
+    ratios512.push(r512);
+    ratios256.push(r256);
+    console.log(`| ${name} | ${a.frames} | ${a.ms.toFixed(3)} | ${r?.ms512 ?? '?'} | ${r512.toFixed(2)} | ${b.ms.toFixed(3)} | ${r?.ms256 ?? '?'} | ${r256.toFixed(2)} |`);
+  }
+  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  console.log(`\nmedian ratio to rlottie: ${med(ratios512).toFixed(2)} at 512, ${med(ratios256).toFixed(2)} at 256`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
