@@ -397,11 +397,12 @@ describe('Redis Cluster', { skip: redisMissing }, () => {
   test('3 masters: shared entries, cross-slot admin operations and the fetch lock work', { timeout: 60_000 }, async () => {
     const cluster = await RedisClusterServers.start();
     const fake = await new FakeTelegram().start();
-    const env = { REDIS_CLUSTER_NODES: cluster.nodeList, MEMORY_CACHE_MB: '0', ADMIN_TOKEN: ADMIN };
+    // A generous command timeout: it also bounds how long start-up waits for the cluster's slot map.
+    const env = { REDIS_CLUSTER_NODES: cluster.nodeList, MEMORY_CACHE_MB: '0', ADMIN_TOKEN: ADMIN, REDIS_TIMEOUT_MS: '2000' };
     const a = await buildTestApp(env, fake);
     const b = await buildTestApp(env, fake);
     try {
-      assert.equal(a.app.redis!.available, true);
+      await eventually(() => a.app.redis!.available && b.app.redis!.available);
       const ids = Array.from({ length: 12 }, (_, i) => fid(`cl${i}`));
       for (const id of ids) fake.add(id, { data: TGS, fileUniqueId: `AgADuid${id}` });
       for (const id of ids) assert.equal((await a.app.inject({ url: `/stickers/${id}`, headers: { 'accept-encoding': 'gzip' } })).statusCode, 200);
