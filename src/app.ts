@@ -1,7 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from './config.js';
-import rateLimit from '@fastify/rate-limit';
 import { AppError, errors, statusText } from './errors.js';
 import type { Logger } from './logger.js';
 import { ProcessPool } from './convert/pool.js';
@@ -11,7 +10,7 @@ import { TelegramGate } from './telegram/gate.js';
 import { StickerService } from './sticker/service.js';
 import type { StickerEntry } from './sticker/entry.js';
 import { localStats, type ProcessStats, type StatsCollector } from './stats.js';
-import { RedisTier } from './cache/redis.js';
+import type { RedisTier } from './cache/redis.js';
 import { localBus, type Bus } from './bus.js';
 import { stickerRoutes } from './routes/stickers.js';
 import { healthRoutes } from './routes/health.js';
@@ -74,7 +73,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     });
   if (!deps.dispatcher) owned.push(() => dispatcher.close());
 
-  const redis = config.redis ? new RedisTier(config.redis, { ttlSeconds: config.cache.ttlSeconds, logger: app.log as Logger }) : undefined;
+  // ioredis and the rate limiter load only when configured: a bare service does not carry them in memory.
+  const redis = config.redis
+    ? new (require('./cache/redis.js') as typeof import('./cache/redis.js')).RedisTier(config.redis, { ttlSeconds: config.cache.ttlSeconds, logger: app.log as Logger })
+    : undefined;
   if (redis) owned.push(() => redis.close());
   // With Redis, its pub/sub reaches every worker of every replica; without, the given bus (cluster IPC) or this process.
   const bus: Bus = redis ?? deps.bus ?? localBus();
@@ -175,6 +177,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   if (config.rateLimit.enabled) {
     const { max, windowMs } = config.rateLimit;
+    const rateLimit = (require('@fastify/rate-limit') as typeof import('@fastify/rate-limit')).default;
     await app.register(rateLimit, {
       max,
       timeWindow: windowMs,

@@ -49,6 +49,7 @@ const schema = z.object({
   MEMORY_CACHE_MB: seconds(0, 1_000_000).default(64),
   MAX_LOTTIE_BYTES: int(1024, 1024 ** 3).default(16 * 1024 * 1024),
   PROCESS_QUEUE_MAX: int(0, 1_000_000).default(256),
+  MAX_OUTPUT_SIZE: int(16, 4096).default(1024),
   REDIS_ENABLED: bool.default(true),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   REDIS_HOST: z.string().min(1).optional(),
@@ -95,6 +96,8 @@ export type Config = Readonly<{
     maxLottieBytes: number;
     endpointTimeoutMs: number;
     conversionTimeoutMs: number;
+    /** Largest edge of a converted image, px. */
+    maxOutputSize: number;
   }>;
   pool: Readonly<{ threads: number; queueMax: number }>;
   cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number }>;
@@ -159,6 +162,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxLottieBytes: e.MAX_LOTTIE_BYTES,
       endpointTimeoutMs: e.ENDPOINT_TIMEOUT_SEC * sec,
       conversionTimeoutMs: e.CONVERSION_TIMEOUT_SEC * sec,
+      maxOutputSize: e.MAX_OUTPUT_SIZE,
     },
     pool: { threads, queueMax: e.PROCESS_QUEUE_MAX },
     cache: {

@@ -27,6 +27,10 @@ export const errors = {
   fileNotFound: def('FILE_NOT_FOUND', 404, (description: string) => `File not found at Telegram: ${description}`),
   fileTooBig: def('FILE_TOO_BIG', 413, (limitBytes: number, detail: string) => `File is too big (${detail}); the limit is ${limitBytes} bytes`),
   unsupportedFormat: def('UNSUPPORTED_FORMAT', 422, (what: string) => `Unsupported file format: ${what}`),
+  unrenderable: def('UNRENDERABLE', 422, (why: string) => `The sticker cannot be converted: ${why}`),
+  badParameter: def('INVALID_PARAMETER', 400, (name: string, expected: string) => `Invalid query parameter "${name}": ${expected}`),
+  impossibleFormat: def('IMPOSSIBLE_FORMAT', 400, (why: string) => why),
+  notImplemented: def('NOT_IMPLEMENTED', 501, (what: string) => `${what} is not available yet`),
   corruptSticker: def('CORRUPT_STICKER', 422, (why: string) => `The sticker file is corrupt: ${why}`),
   telegramRateLimited: def(
     'TELEGRAM_RATE_LIMITED',

@@ -35,14 +35,15 @@ export const supportedFormats = {
     jpeg: { description: 'JPEG image', contentType: contentTypes.jpeg },
     gif: { description: 'GIF image', contentType: contentTypes.gif },
   },
+  /** Values of ?format= each input can be served as; the first is the default. */
   conversions: {
-    tgs: ['lottie'],
-    webp: ['webp'],
-    webm: ['webm'],
-    png: ['png'],
-    jpeg: ['jpeg'],
-    gif: ['gif'],
+    tgs: ['lottie', 'png', 'original'],
+    webp: ['original', 'png'],
+    webm: ['original'],
+    png: ['original', 'png'],
+    jpeg: ['original', 'png'],
+    gif: ['original', 'png'],
   },
   notes:
-    'TGS is served as Lottie JSON; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. Other formats pass through unchanged.',
+    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background). Other formats pass through unchanged by default.',
 } as const;

@@ -16,6 +16,7 @@ interface Meta {
   gz: number;
   pl: number;
   info?: StickerEntry['info'];
+  dims?: StickerEntry['outputDims'];
 }
 
 export function encodeEntry(e: StickerEntry, withPlain: boolean): Buffer {
@@ -32,6 +33,7 @@ export function encodeEntry(e: StickerEntry, withPlain: boolean): Buffer {
     gz: e.gzip?.length ?? 0,
     pl: plain?.length ?? 0,
     info: e.info,
+    dims: e.outputDims,
   };
   const json = Buffer.from(JSON.stringify(meta));
   const head = Buffer.allocUnsafe(4);
@@ -66,5 +68,6 @@ export function decodeEntry(b: Buffer): Omit<StickerEntry, 'bytes' | 'etagGzip'>
     gzip,
     plain,
     info: meta.info,
+    outputDims: meta.dims,
   };
 }

@@ -39,7 +39,7 @@ const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 const FAILURE_TTL_MS = 2000;
-const VARIANT = 'default'; // one representation per sticker until conversions arrive
+const DEFAULT_VARIANT = 'default'; // the sticker as stored: TGS gzip bytes, or the file as Telegram has it
 
 /**
  * The shared cache tier. Every command is bounded by REDIS_TIMEOUT_MS and fails at once while
@@ -115,7 +115,7 @@ export class RedisTier {
   }
 
   /** The entry for a file_id, via the file_id -> file_unique_id mapping; undefined on a miss or any failure. */
-  async getEntry(fileId: string): Promise<Omit<StickerEntry, 'bytes' | 'etagGzip'> | undefined> {
+  async getEntry(fileId: string, variant = DEFAULT_VARIANT): Promise<Omit<StickerEntry, 'bytes' | 'etagGzip'> | undefined> {
     const found = await this.#safe(async (c) => {
       // A file_id always names the same sticker, so its mapping is remembered here and a hit is one GET.
       let uid = this.#uids.get(fileId);
@@ -124,7 +124,7 @@ export class RedisTier {
         if (got === null) return undefined;
         this.#rememberUid(fileId, (uid = got));
       }
-      const raw = await c.getBuffer(this.#entryKey(uid));
+      const raw = await c.getBuffer(this.#entryKey(uid, variant));
       return raw === null ? undefined : decodeEntry(raw);
     }, undefined);
     if (found) this.counters.hits++;
@@ -144,7 +144,7 @@ export class RedisTier {
     return found;
   }
 
-  async setEntry(fileId: string, entry: StickerEntry): Promise<void> {
+  async setEntry(fileId: string, entry: StickerEntry, variant = DEFAULT_VARIANT): Promise<void> {
     const value = encodeEntry(entry, false);
     if (value.length > this.#cfg.maxValueBytes) {
       this.counters.skippedTooLarge++;
@@ -153,7 +153,7 @@ export class RedisTier {
     const ttl = this.#ttlSeconds;
     if (ttl <= 0) return;
     await this.#safe(async (c) => {
-      await c.set(this.#entryKey(entry.fileUniqueId), value, 'EX', ttl);
+      await c.set(this.#entryKey(entry.fileUniqueId, variant), value, 'EX', ttl);
       await c.set(this.#idKey(fileId), entry.fileUniqueId, 'EX', ttl);
       this.#rememberUid(fileId, entry.fileUniqueId);
       this.counters.writes++;
@@ -381,8 +381,8 @@ export class RedisTier {
   #failKey(fileId: string) {
     return `${this.#cfg.keyPrefix}fail:{${fileId}}`;
   }
-  #entryKey(uid: string) {
-    return `${this.#cfg.keyPrefix}e:{${uid}}:${VARIANT}`;
+  #entryKey(uid: string, variant = DEFAULT_VARIANT) {
+    return `${this.#cfg.keyPrefix}e:{${uid}}:${variant}`;
   }
 }
 

@@ -24,4 +24,29 @@ export type DecodeTgsResult =
   | { ok: true; info: LottieInfo; json?: Uint8Array; gzip: Uint8Array }
   | { ok: false; reason: 'not-gzip' | 'truncated' | 'too-large' | 'not-json' | 'not-lottie'; detail: string; gzip: Uint8Array };
 
-export type PoolTask = DecodeTgsTask;
+/** Render one frame of a TGS to PNG. */
+export interface RenderPngTask {
+  kind: 'render-png';
+  gzip: Uint8Array;
+  maxLottieBytes: number;
+  width: number;
+  height: number;
+  /** Counted from the in-point. */
+  frame: number;
+  /** Opaque RGB to composite onto, or undefined for transparent. */
+  background?: [number, number, number];
+}
+
+/** Convert a static image (WebP, PNG, JPEG, GIF: first frame) to PNG, fitted within size x size. */
+export interface ImagePngTask {
+  kind: 'image-png';
+  data: Uint8Array;
+  size?: number;
+  background?: [number, number, number];
+}
+
+export type EncodeResult =
+  | { ok: true; data: Uint8Array; width: number; height: number; frames: number }
+  | { ok: false; detail: string };
+
+export type PoolTask = DecodeTgsTask | RenderPngTask | ImagePngTask;

@@ -1,13 +1,22 @@
 import { Piscina } from 'piscina';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
-import type { DecodeTgsResult, LottieInfo, PoolTask } from './messages.js';
+import type { DecodeTgsResult, EncodeResult, ImagePngTask, LottieInfo, PoolTask, RenderPngTask } from './messages.js';
 
 export interface PoolOptions {
   threads: number;
   queueMax: number;
   taskTimeoutMs: number;
   maxLottieBytes: number;
+}
+
+export interface Encoded {
+  data: Buffer;
+  width: number;
+  height: number;
+  frames: number;
+  /** Time in the pool, queueing included. */
+  ms: number;
 }
 
 export interface DecodedTgs {
@@ -45,6 +54,26 @@ export class ProcessPool {
     if (!result.ok) throw errors.corruptSticker(result.detail);
     const json = result.json && Buffer.from(result.json.buffer, result.json.byteOffset, result.json.byteLength);
     return { info: result.info, gzip, json };
+  }
+
+  /** One frame of a TGS as PNG. The gzip bytes are copied (the caller's stay cached). Throws AppError (422, 503, 504). */
+  async renderPng(gzip: Uint8Array, opts: Omit<RenderPngTask, 'kind' | 'gzip' | 'maxLottieBytes'>, signal?: AbortSignal): Promise<Encoded> {
+    const copy = new Uint8Array(gzip);
+    const task: RenderPngTask = { kind: 'render-png', gzip: copy, maxLottieBytes: this.#opts.maxLottieBytes, ...opts };
+    return this.#encoded(task, [copy.buffer as ArrayBuffer], signal);
+  }
+
+  /** A static image as PNG within size x size. Throws AppError (422, 503, 504). */
+  async imagePng(data: Uint8Array, opts: Omit<ImagePngTask, 'kind' | 'data'>, signal?: AbortSignal): Promise<Encoded> {
+    const copy = new Uint8Array(data);
+    return this.#encoded({ kind: 'image-png', data: copy, ...opts }, [copy.buffer as ArrayBuffer], signal);
+  }
+
+  async #encoded(task: PoolTask, transferList: ArrayBuffer[], signal?: AbortSignal): Promise<Encoded> {
+    const started = performance.now();
+    const r = (await this.#run(task, transferList, signal)) as EncodeResult;
+    if (!r.ok) throw errors.unrenderable(r.detail);
+    return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), width: r.width, height: r.height, frames: r.frames, ms: performance.now() - started };
   }
 
   get stats() {

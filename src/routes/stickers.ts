@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { validateFileId, type Served } from '../sticker/service.js';
+import { parseVariantQuery, resolveVariant, type VariantQuery } from '../sticker/variant.js';
 import type { StickerEntry } from '../sticker/entry.js';
 
 
@@ -23,12 +24,39 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
     respond(reply, await stickers.fetch(fileId, gzip, started), fileId, started);
   };
 
+  const maxOutput = config.limits.maxOutputSize;
+  // Query strings repeat; each distinct one is validated once.
+  const queries = new Map<string, VariantQuery>();
+  const variantQuery = (url: string, query: unknown): VariantQuery | undefined => {
+    const qs = url.slice(url.indexOf('?') + 1);
+    let q = queries.get(qs);
+    if (q === undefined) {
+      q = parseVariantQuery(query, maxOutput);
+      if (queries.size >= 1000) queries.clear();
+      queries.set(qs, q);
+    }
+    return q.format === undefined && q.size === undefined && q.frame === undefined && q.background === undefined ? undefined : q;
+  };
+
+  const variantAndRespond = async (reply: FastifyReply, fileId: string, gzip: boolean, q: VariantQuery, started: number) => {
+    // The stored sticker first (cache, Redis or Telegram): the variant is made from it.
+    const base = await stickers.fetch(fileId, true, started);
+    const spec = resolveVariant(q, base.entry, maxOutput);
+    if (spec.kind === 'as-stored') {
+      respond(reply, gzip ? base : await stickers.fetch(fileId, false, started), fileId, started);
+      return;
+    }
+    respond(reply, await stickers.variant(fileId, base.entry, spec, started), fileId, started);
+  };
+
   // Not async on purpose: a cache hit is answered synchronously, without a promise or a microtask.
   app.get<{ Params: { fileId: string } }>('/stickers/:fileId', (req, reply) => {
     const started = performance.now();
     const { fileId } = req.params;
     validateFileId(fileId);
     const gzip = acceptsGzip(req.headers['accept-encoding']);
+    const q = req.url.includes('?') ? variantQuery(req.url, req.query) : undefined;
+    if (q !== undefined) return variantAndRespond(reply, fileId, gzip, q, started);
     const served = stickers.lookup(fileId, gzip);
     if (served === undefined) return fetchAndRespond(reply, fileId, gzip, started);
     respond(reply, served, fileId, started);
@@ -73,9 +101,12 @@ function entryHeaders(s: Served, cacheControl: string): string[] {
   // Only TGS has two representations; caches must key them on Accept-Encoding.
   if (e.gzip) h.push('vary', 'Accept-Encoding');
   if (s.gzip) h.push('content-encoding', 'gzip');
-  if (e.info) {
+  if (e.info && e.output === 'lottie') {
     h.push('x-lottie-frames', String(e.info.frames), 'x-lottie-frame-rate', String(e.info.frameRate));
     h.push('x-lottie-dimensions', `${e.info.width}x${e.info.height}`);
+  }
+  if (e.outputDims) {
+    h.push('x-output-width', String(e.outputDims.width), 'x-output-height', String(e.outputDims.height), 'x-output-frames', String(e.outputDims.frames));
   }
   return h;
 }

@@ -20,6 +20,8 @@ export interface StickerEntry {
   /** The identity representation: passthrough bytes, or (for TGS, made on demand) the Lottie JSON. */
   readonly plain?: Buffer;
   readonly info?: LottieInfo;
+  /** For converted images: what was produced. */
+  readonly outputDims?: { width: number; height: number; frames: number };
   readonly bytes: number;
 }
 

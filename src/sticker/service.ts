@@ -8,6 +8,7 @@ import { SingleFlight } from '../singleflight.js';
 import type { ProcessPool } from '../convert/pool.js';
 import { DownloadNotFound, type TelegramClient, type TelegramFile } from '../telegram/client.js';
 import { makeEntry, type StickerEntry } from './entry.js';
+import { variantKey, type VariantSpec } from './variant.js';
 
 export interface StickerServiceOptions {
   telegram: TelegramClient | undefined;
@@ -49,6 +50,7 @@ export function validateFileId(id: string): void {
 export class StickerService {
   readonly #o: StickerServiceOptions;
   readonly #flights = new SingleFlight<StickerEntry>();
+  readonly #variantFlights = new SingleFlight<StickerEntry>();
   readonly #paths = new Map<string, { file: TelegramFile; expires: number }>();
 
   readonly #waiters = new Map<string, Set<(e: BusEvent) => void>>();
@@ -101,7 +103,7 @@ export class StickerService {
   }
 
   get coalesced(): number {
-    return this.#flights.coalesced;
+    return this.#flights.coalesced + this.#variantFlights.coalesced;
   }
 
   /** The cache-hit fast path: synchronous, no allocation beyond the result. */
@@ -135,6 +137,59 @@ export class StickerService {
     } finally {
       deadline.dispose();
     }
+  }
+
+  /**
+   * A converted variant of a sticker whose stored form is base: memory, then Redis, then the pool (one
+   * conversion per variant per process however many ask; Redis shares the result with the other replicas).
+   */
+  async variant(fileId: string, base: StickerEntry, spec: Exclude<VariantSpec, { kind: 'as-stored' }>, startedAt: number): Promise<Served> {
+    const vkey = variantKey(spec);
+    const key = `${fileId}|${vkey}`;
+    const hit = this.#o.memory.get(key);
+    if (hit) return served(hit, false, 'HIT');
+    const deadline = new Deadline(Math.max(1, this.#o.endpointTimeoutMs - (performance.now() - startedAt)));
+    try {
+      let cache: Served['cache'] = 'HIT';
+      const entry = await raceSignal(
+        this.#variantFlights.do(key, async () => {
+          const shared = await this.#o.redis?.getEntry(fileId, vkey);
+          if (shared) {
+            const e = makeEntry(shared);
+            this.#o.memory.set(key, e);
+            return e;
+          }
+          cache = 'MISS';
+          const e = await this.#convert(base, spec, deadline);
+          this.#o.memory.set(key, e);
+          await this.#o.redis?.setEntry(fileId, e, vkey);
+          return e;
+        }),
+        deadline.signal,
+      );
+      return served(entry, false, cache);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  async #convert(base: StickerEntry, spec: Exclude<VariantSpec, { kind: 'as-stored' }>, deadline: Deadline): Promise<StickerEntry> {
+    const common = { fileUniqueId: base.fileUniqueId, original: base.original, isConverted: true };
+    if (spec.kind === 'original') {
+      return makeEntry({ ...common, output: 'tgs', contentType: contentTypes.tgs, isConverted: false, conversionMs: 0, plain: base.gzip, etag: `${base.etag.slice(0, -1)}-tgs"` });
+    }
+    const r =
+      base.original === 'tgs'
+        ? await this.#o.pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background: spec.background }, deadline.signal)
+        : await this.#o.pool.imagePng(base.plain!, { size: spec.width || undefined, background: spec.background }, deadline.signal);
+    return makeEntry({
+      ...common,
+      output: 'png',
+      contentType: contentTypes.png,
+      conversionMs: r.ms,
+      plain: r.data,
+      outputDims: { width: r.width, height: r.height, frames: r.frames },
+    });
   }
 
   /** A Redis hit warms the in-process tier. */

@@ -2,20 +2,36 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { PoolTask } from '../messages.js';
 import { decodeTgs } from './tgs.js';
 
+// The renderer (wasm) and sharp (libvips) cost ~40 MB per thread, so they load on the first conversion,
+// not at thread start: a service that only serves Lottie never pays for them.
+let png: typeof import('./png.js') | undefined;
+const encoders = () => (png ??= require('./png.js') as typeof import('./png.js'));
+
 /** Entry point of every pool thread: dispatch on the task kind; the result's buffers are moved back, not copied. */
-export default function run(task: PoolTask) {
+export default async function run(task: PoolTask) {
   switch (task.kind) {
     case 'decode-tgs': {
       const result = decodeTgs(task);
       result.gzip = owned(result.gzip);
       if (result.ok && result.json) result.json = owned(result.json);
       const buffers = [result.gzip, result.ok ? result.json : undefined].flatMap((b) => (b ? [b.buffer as ArrayBuffer] : []));
-      return move({ [transferableSymbol]: buffers, [valueSymbol]: result } as never);
+      return movable(result, buffers);
+    }
+    case 'render-png':
+    case 'image-png': {
+      const result = task.kind === 'render-png' ? await encoders().renderPng(task) : await encoders().imagePng(task);
+      if (!result.ok) return result;
+      result.data = owned(result.data);
+      return movable(result, [result.data.buffer as ArrayBuffer]);
     }
   }
 }
 
-// zlib's output may share an ArrayBuffer with other data; only a view that owns all of its memory can be moved.
+function movable<T>(value: T, buffers: ArrayBuffer[]) {
+  return move({ [transferableSymbol]: buffers, [valueSymbol]: value } as never);
+}
+
+// zlib's and sharp's output may share an ArrayBuffer with other data; only a view that owns all of its memory can be moved.
 function owned(b: Uint8Array): Uint8Array {
   return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
 }

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { errors } from '../errors.js';
+import type { StickerEntry } from './entry.js';
+
+/** Output formats this build can produce; the list grows with the encoders. */
+export const OUTPUT_FORMATS = ['original', 'lottie', 'png'] as const;
+export type RequestedFormat = (typeof OUTPUT_FORMATS)[number];
+
+export interface VariantQuery {
+  format?: RequestedFormat;
+  size?: number;
+  frame?: number;
+  background?: string;
+}
+
+/** A request's query, validated. Unknown parameters are ignored (clients add cache busters). */
+export function parseVariantQuery(query: unknown, maxOutputSize: number): VariantQuery {
+  const schema = z.object({
+    format: z.enum(OUTPUT_FORMATS).optional(),
+    size: z.coerce.number().int().min(16).max(maxOutputSize).optional(),
+    frame: z.coerce.number().int().min(0).max(100_000).optional(),
+    background: z
+      .string()
+      .regex(/^(transparent|#?[0-9a-fA-F]{6}|#?[0-9a-fA-F]{3})$/)
+      .optional(),
+  });
+  const parsed = schema.safeParse(query ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const name = String(issue.path[0]);
+  const expected: Record<string, string> = {
+    format: `one of ${OUTPUT_FORMATS.join(', ')}`,
+    size: `an integer from 16 to ${maxOutputSize}`,
+    frame: 'an integer from 0 (counted from the animation in-point)',
+    background: '"transparent" or a hex colour such as ffffff or #fff',
+  };
+  throw errors.badParameter(name, expected[name] ?? issue.message);
+}
+
+/** What to make from the stored sticker, with every default filled in: equal specs share one cache entry. */
+export type VariantSpec =
+  | { kind: 'as-stored' } // TGS as Lottie (gzip or JSON), everything else as Telegram has it
+  | { kind: 'original' } // TGS bytes as application/x-tgsticker
+  | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] };
+
+export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSize: number): VariantSpec {
+  const format = q.format;
+  const imageParams = q.size !== undefined || q.frame !== undefined || q.background !== undefined;
+  if (format === undefined || format === 'lottie') {
+    if (format === 'lottie' && base.original !== 'tgs') {
+      throw errors.impossibleFormat(`format=lottie needs an animated (TGS) sticker; this file is ${base.original}`);
+    }
+    if (imageParams) throw errors.impossibleFormat('size, frame and background apply to image formats (format=png)');
+    return { kind: 'as-stored' };
+  }
+  if (format === 'original') {
+    if (imageParams) throw errors.impossibleFormat('size, frame and background apply to image formats (format=png)');
+    return base.original === 'tgs' ? { kind: 'original' } : { kind: 'as-stored' };
+  }
+  const background = parseColour(q.background);
+  if (base.original === 'tgs') {
+    const info = base.info!;
+    const frame = q.frame ?? 0;
+    if (frame >= info.frames) throw errors.badParameter('frame', `an integer from 0 to ${info.frames - 1} for this sticker`);
+    // The longer edge becomes size (default: the animation's own, within the limit); the ratio is kept.
+    const edge = q.size ?? Math.min(Math.max(info.width, info.height), maxOutputSize);
+    const scale = edge / Math.max(info.width, info.height);
+    return { kind: 'png', width: Math.max(1, Math.round(info.width * scale)), height: Math.max(1, Math.round(info.height * scale)), frame, background };
+  }
+  if (base.original === 'webm') throw errors.notImplemented('Converting video stickers (WebM) to png');
+  if ((q.frame ?? 0) > 0) throw errors.badParameter('frame', '0 for a static image');
+  return { kind: 'png', width: q.size ?? 0, height: q.size ?? 0, frame: 0, background };
+}
+
+/** A stable key for the variant: ?format=png&size=512 and ?size=512&format=png are one entry. */
+export function variantKey(v: VariantSpec): string {
+  switch (v.kind) {
+    case 'as-stored':
+      return 'default';
+    case 'original':
+      return 'original';
+    case 'png':
+      return `png-${v.width}x${v.height}-f${v.frame}-${v.background ? v.background.map((c) => c.toString(16).padStart(2, '0')).join('') : 'transparent'}`;
+  }
+}
+
+function parseColour(bg: string | undefined): [number, number, number] | undefined {
+  if (bg === undefined || bg === 'transparent') return undefined;
+  let hex = bg.replace(/^#/, '');
+  if (hex.length === 3) hex = [...hex].map((c) => c + c).join('');
+  return [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
+}

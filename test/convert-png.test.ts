@@ -1,0 +1,90 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
+
+const TGS = fixture('sticker_01.tgs'); // 512x448, 180 frames
+const WEBP = fixture('static_webp_800x600.webp');
+const WEBM = fixture('animated_webm_161x121_2s_vp9a.webm');
+
+describe('GET /stickers/:fileId?format=png', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp({ MAX_OUTPUT_SIZE: '1024' });
+    t.fake.add(fid('tgs'), { data: TGS }).add(fid('webp'), { data: WEBP }).add(fid('webm'), { data: WEBM });
+  });
+  after(() => t.close());
+  const get = (q: string, id = 'tgs') => t.app.inject({ url: `/stickers/${fid(id)}?${q}` });
+
+  test('renders one frame of a TGS, keeping the aspect ratio, read back by libvips', async () => {
+    const res = await get('format=png');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'image/png');
+    assert.equal(res.headers['x-output-format'], 'png');
+    assert.equal(res.headers['x-original-format'], 'tgs');
+    assert.equal(res.headers['x-is-converted'], 'true');
+    assert.deepEqual([res.headers['x-output-width'], res.headers['x-output-height'], res.headers['x-output-frames']], ['512', '448', '1']);
+    const meta = await sharp(res.rawPayload).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height, meta.hasAlpha], ['png', 512, 448, true]);
+    // A real drawing: opaque pixels in the middle, transparent corners.
+    const { data, info } = await sharp(res.rawPayload).raw().toBuffer({ resolveWithObject: true });
+    const alphaAt = (x: number, y: number) => data[(y * info.width + x) * 4 + 3];
+    assert.equal(alphaAt(256, 224), 255);
+    assert.equal(alphaAt(0, 0), 0);
+  });
+
+  test('size, frame and background; equal variants in any parameter order are one cache entry', async () => {
+    const a = await get('format=png&size=128&frame=90&background=ffffff');
+    assert.equal(a.statusCode, 200);
+    assert.equal(a.headers['x-cache-status'], 'MISS');
+    const meta = await sharp(a.rawPayload).metadata();
+    assert.deepEqual([meta.width, meta.height], [128, 112]);
+    const { data } = await sharp(a.rawPayload).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([...data.subarray(0, 4)], [255, 255, 255, 255], 'the corner is the background colour');
+    const b = await get('background=%23fff&frame=90&size=128&format=png');
+    assert.equal(b.headers['x-cache-status'], 'HIT');
+    assert.deepEqual(b.rawPayload, a.rawPayload);
+    const other = await get('format=png&size=128&frame=0');
+    assert.notDeepEqual(other.rawPayload, a.rawPayload);
+  });
+
+  test('a static WebP converts to PNG within size', async () => {
+    const res = await get('format=png&size=200', 'webp');
+    assert.equal(res.statusCode, 200);
+    const meta = await sharp(res.rawPayload).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 200, 150]);
+  });
+
+  test('format=original gives the TGS bytes as Telegram has them', async () => {
+    const res = await get('format=original');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'application/x-tgsticker');
+    assert.equal(res.headers['content-encoding'], undefined);
+    assert.deepEqual(res.rawPayload, TGS);
+  });
+
+  test('bad parameters are 400 naming the parameter and the allowed range; impossible requests say why', async () => {
+    const cases: Array<[string, string, number, RegExp]> = [
+      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png/],
+      ['format=png&size=8', 'tgs', 400, /"size": an integer from 16 to 1024/],
+      ['format=png&size=4096', 'tgs', 400, /"size": an integer from 16 to 1024/],
+      ['format=png&frame=180', 'tgs', 400, /"frame": an integer from 0 to 179 for this sticker/],
+      ['format=png&frame=-1', 'tgs', 400, /"frame"/],
+      ['format=png&background=red', 'tgs', 400, /"background"/],
+      ['format=lottie', 'webp', 400, /needs an animated \(TGS\) sticker/],
+      ['size=64', 'tgs', 400, /apply to image formats/],
+      ['format=png', 'webm', 501, /video stickers/],
+    ];
+    for (const [q, id, status, re] of cases) {
+      const res = await get(q, id);
+      assert.equal(res.statusCode, status, q);
+      assert.match(JSON.parse(res.payload).message, re, q);
+    }
+  });
+
+  test('unknown query parameters are ignored', async () => {
+    const res = await get('v=2');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['x-output-format'], 'lottie');
+  });
+});
