@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { dotLottieRenderer } from '../src/convert/render/dotlottie.js';
 import { referenceSet } from '../test/fidelity.js';
-import { fixtures } from './lib.js';
+import { fixtures, stickerFiles } from './lib.js';
+import { ProcessPool } from '../src/convert/pool.js';
 
 /**
  * Rendering speed alone: every frame of every corpus animation at 512 and 256 px, single thread, best of
@@ -51,6 +52,18 @@ async function main() {
   }
   const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
   console.log(`\nmedian ratio to rlottie: ${med(ratios512).toFixed(2)} at 512, ${med(ratios256).toFixed(2)} at 256`);
+
+  // PNG of one frame through the pool (what ?format=png costs on a miss): load + render + encode.
+  const pool = new ProcessPool({ threads: 1, queueMax: 16, taskTimeoutMs: 30_000, maxLottieBytes: 16 << 20 });
+  const files = stickerFiles().map((f) => readFileSync(join(fixtures, f)));
+  const first = await pool.renderPng(files[0], { width: 512, height: 448, frame: 0 });
+  console.log(`\nPNG of one frame via the pool, first task of a fresh thread (loads wasm and libvips): ${first.ms.toFixed(1)} ms`);
+  for (const size of [512, 256]) {
+    const times: number[] = [];
+    for (let rep = 0; rep < 3; rep++) for (const f of files) times.push((await pool.renderPng(f, { width: size, height: size, frame: 0 })).ms);
+    console.log(`PNG of frame 0 at ${size}px, warm thread, ${times.length} conversions over the 10 stickers: median ${med(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
+  }
+  await pool.close();
 }
 
 main().catch((err) => {
