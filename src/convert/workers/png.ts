@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { dotLottieRenderer } from '../render/dotlottie.js';
+import { stripExpressions } from '../render/sanitize.js';
 import type { EncodeResult, ImagePngTask, RenderPngTask } from '../messages.js';
 
 // PNG is lossless, so effort only trades CPU for size: level 6 is zlib's balance, and adaptive filtering
@@ -10,9 +11,11 @@ const PNG_OPTIONS = { compressionLevel: 6, adaptiveFiltering: true } as const;
 export async function renderPng(task: RenderPngTask): Promise<EncodeResult> {
   let json: string;
   try {
-    json = gunzipSync(task.gzip, { maxOutputLength: task.maxLottieBytes }).toString('utf8');
+    const doc: unknown = JSON.parse(gunzipSync(task.gzip, { maxOutputLength: task.maxLottieBytes }).toString('utf8'));
+    stripExpressions(doc);
+    json = JSON.stringify(doc);
   } catch {
-    return { ok: false, detail: 'the TGS could not be decompressed' };
+    return { ok: false, detail: 'the TGS could not be decompressed and parsed' };
   }
   let anim;
   try {
