@@ -46,6 +46,27 @@ describe('Lottie expressions are never evaluated', () => {
     assert.equal(res.statusCode, 200);
   });
 
+  test('a precomposition that contains itself is refused with 422, and the next conversion works', async () => {
+    const ks = { o: { a: 0, k: 100 }, r: { a: 0, k: 0 }, p: { a: 0, k: [0, 0, 0] }, a: { a: 0, k: [0, 0, 0] }, s: { a: 0, k: [100, 100, 100] } };
+    const self = { ddd: 0, ind: 1, ty: 0, refId: 'c', sr: 1, ip: 0, op: 10, st: 0, w: 100, h: 100, ks };
+    const cyclic = { v: '5.7.0', fr: 30, ip: 0, op: 10, w: 100, h: 100, assets: [{ id: 'c', layers: [self] }], layers: [self] };
+    t.fake.add(fid('cycle'), { data: gzipSync(JSON.stringify(cyclic)) });
+    const res = await t.app.inject({ url: `/stickers/${fid('cycle')}?format=png` });
+    assert.equal(res.statusCode, 422);
+    assert.equal(JSON.parse(res.payload).code, 'UNRENDERABLE');
+    t.fake.add(fid('after'), { data: gzipSync(JSON.stringify(redSquare())) });
+    assert.equal((await t.app.inject({ url: `/stickers/${fid('after')}?format=png` })).statusCode, 200);
+  });
+
+  test('tens of thousands of layers are refused before any rendering', async () => {
+    const doc = redSquare();
+    doc.layers = Array.from({ length: 20_000 }, (_, i) => ({ ...doc.layers[0], ind: i + 1 }));
+    t.fake.add(fid('layers'), { data: gzipSync(JSON.stringify(doc)) });
+    const res = await t.app.inject({ url: `/stickers/${fid('layers')}?format=png` });
+    assert.equal(res.statusCode, 422);
+    assert.match(JSON.parse(res.payload).message, /20000 layers; at most 5000/);
+  });
+
   test('stripExpressions removes string "x" everywhere, keeps numeric ones, and copes with deep nesting', () => {
     const doc = { a: { k: 1, x: 'code()' }, list: [{ x: 'more()' }, { x: [0.5], y: [0.5] }], i: { x: 0.3 } };
     assert.equal(stripExpressions(doc), 2);

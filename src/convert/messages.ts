@@ -47,6 +47,6 @@ export interface ImagePngTask {
 
 export type EncodeResult =
   | { ok: true; data: Uint8Array; width: number; height: number; frames: number }
-  | { ok: false; detail: string };
+  | { ok: false; detail: string; /** The thread's renderer may be broken: replace the thread. */ recycle?: boolean; threadId?: number };
 
 export type PoolTask = DecodeTgsTask | RenderPngTask | ImagePngTask;

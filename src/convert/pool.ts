@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { errors } from '../errors.js';
 import type { DecodeTgsResult, EncodeResult, ImagePngTask, LottieInfo, PoolTask, RenderPngTask } from './messages.js';
 
+
 export interface PoolOptions {
   threads: number;
   queueMax: number;
@@ -58,21 +59,38 @@ export class ProcessPool {
 
   /** One frame of a TGS as PNG. The gzip bytes are copied (the caller's stay cached). Throws AppError (422, 503, 504). */
   async renderPng(gzip: Uint8Array, opts: Omit<RenderPngTask, 'kind' | 'gzip' | 'maxLottieBytes'>, signal?: AbortSignal): Promise<Encoded> {
-    const copy = new Uint8Array(gzip);
-    const task: RenderPngTask = { kind: 'render-png', gzip: copy, maxLottieBytes: this.#opts.maxLottieBytes, ...opts };
-    return this.#encoded(task, [copy.buffer as ArrayBuffer], signal);
+    return this.#encoded(() => {
+      const copy = new Uint8Array(gzip);
+      return { task: { kind: 'render-png', gzip: copy, maxLottieBytes: this.#opts.maxLottieBytes, ...opts }, transferList: [copy.buffer as ArrayBuffer] };
+    }, signal);
   }
 
   /** A static image as PNG within size x size. Throws AppError (422, 503, 504). */
   async imagePng(data: Uint8Array, opts: Omit<ImagePngTask, 'kind' | 'data'>, signal?: AbortSignal): Promise<Encoded> {
-    const copy = new Uint8Array(data);
-    return this.#encoded({ kind: 'image-png', data: copy, ...opts }, [copy.buffer as ArrayBuffer], signal);
+    return this.#encoded(() => {
+      const copy = new Uint8Array(data);
+      return { task: { kind: 'image-png', data: copy, ...opts }, transferList: [copy.buffer as ArrayBuffer] };
+    }, signal);
   }
 
-  async #encoded(task: PoolTask, transferList: ArrayBuffer[], signal?: AbortSignal): Promise<Encoded> {
+  /** make builds the task afresh (its buffers are moved), so it can run again if its thread is replaced. */
+  async #encoded(make: () => { task: PoolTask; transferList: ArrayBuffer[] }, signal?: AbortSignal): Promise<Encoded> {
     const started = performance.now();
-    const r = (await this.#run(task, transferList, signal)) as EncodeResult;
-    if (!r.ok) throw errors.unrenderable(r.detail);
+    let r: EncodeResult;
+    try {
+      const { task, transferList } = make();
+      r = (await this.#run(task, transferList, signal)) as EncodeResult;
+    } catch (err) {
+      // A thread replaced under this task (another task broke it) is not this task's fault: once more.
+      if (!(err instanceof Error) || !/^worker exited/.test(err.message)) throw err;
+      const { task, transferList } = make();
+      r = (await this.#run(task, transferList, signal)) as EncodeResult;
+    }
+    if (!r.ok) {
+      // After a trap the thread's wasm instance cannot be trusted: replace the thread.
+      if (r.recycle) void this.#pool.threads.find((w) => w.threadId === r.threadId)?.terminate();
+      throw errors.unrenderable(r.detail);
+    }
     return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), width: r.width, height: r.height, frames: r.frames, ms: performance.now() - started };
   }
 

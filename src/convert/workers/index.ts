@@ -1,3 +1,4 @@
+import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { PoolTask } from '../messages.js';
 import { decodeTgs } from './tgs.js';
@@ -5,6 +6,15 @@ import { decodeTgs } from './tgs.js';
 // The renderer (wasm) and sharp (libvips) cost ~40 MB per thread, so they load on the first conversion,
 // not at thread start: a service that only serves Lottie never pays for them.
 let png: typeof import('./png.js') | undefined;
+
+// Libraries in this thread (the renderer) write diagnostics with console.*; in a service those would be
+// multi-line text amid JSON logs. Keep one truncated JSON line each, on stderr.
+for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+  console[level] = (...args: unknown[]) => {
+    const msg = args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ').replace(/\s+/g, ' ').slice(0, 300);
+    process.stderr.write(`${JSON.stringify({ level: level === 'error' ? 50 : 40, time: Date.now(), pid: process.pid, name: 'pool-thread', msg })}\n`);
+  };
+}
 const encoders = () => (png ??= require('./png.js') as typeof import('./png.js'));
 
 /** Entry point of every pool thread: dispatch on the task kind; the result's buffers are moved back, not copied. */
@@ -20,7 +30,7 @@ export default async function run(task: PoolTask) {
     case 'render-png':
     case 'image-png': {
       const result = task.kind === 'render-png' ? await encoders().renderPng(task) : await encoders().imagePng(task);
-      if (!result.ok) return result;
+      if (!result.ok) return result.recycle ? { ...result, threadId } : result;
       result.data = owned(result.data);
       return movable(result, [result.data.buffer as ArrayBuffer]);
     }

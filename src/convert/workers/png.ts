@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { dotLottieRenderer } from '../render/dotlottie.js';
+import { dotLottieRenderer, RendererFailure } from '../render/dotlottie.js';
 import { stripExpressions } from '../render/sanitize.js';
 import type { EncodeResult, ImagePngTask, RenderPngTask } from '../messages.js';
 
@@ -21,7 +21,7 @@ export async function renderPng(task: RenderPngTask): Promise<EncodeResult> {
   try {
     anim = await dotLottieRenderer.load(json, task.width, task.height);
   } catch (err) {
-    return { ok: false, detail: (err as Error).message };
+    return { ok: false, detail: (err as Error).message, recycle: err instanceof RendererFailure };
   }
   try {
     if (task.frame >= anim.frames) return { ok: false, detail: `frame ${task.frame} is past the last frame (${anim.frames - 1})` };

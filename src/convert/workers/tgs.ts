@@ -4,6 +4,8 @@ import type { DecodeTgsTask, DecodeTgsResult, LottieInfo } from '../messages.js'
 // Telegram stickers are 512 px; anything far beyond is hostile or not a sticker.
 const MAX_DIMENSION = 8192;
 const MAX_FRAME_RATE = 240;
+// Real stickers have tens of layers; tens of thousands make a single frame take seconds.
+const MAX_LAYERS = 5000;
 
 /** gunzip with a hard output cap, parse, and check the fields every Lottie player needs. Never throws. */
 export function decodeTgs(task: DecodeTgsTask): DecodeTgsResult {
@@ -49,6 +51,8 @@ export function lottieInfo(doc: unknown, jsonBytes: number): LottieInfo | string
   if (w <= 0 || h <= 0 || w > MAX_DIMENSION || h > MAX_DIMENSION) return `Lottie size ${w}x${h} is outside 1..${MAX_DIMENSION}`;
   if (fr <= 0 || fr > MAX_FRAME_RATE) return `Lottie frame rate ${fr} is outside (0, ${MAX_FRAME_RATE}]`;
   if (op <= ip) return `Lottie out-point ${op} is not after in-point ${ip}`;
+  const layers = countLayers(d);
+  if (layers > MAX_LAYERS) return `the animation has ${layers} layers; at most ${MAX_LAYERS} are accepted`;
   return {
     width: w,
     height: h,
@@ -56,7 +60,14 @@ export function lottieInfo(doc: unknown, jsonBytes: number): LottieInfo | string
     inPoint: ip,
     outPoint: op,
     frames: Math.ceil(op - ip),
-    layers: d.layers.length,
+    layers,
     jsonBytes,
   };
+}
+
+/** Layers of the main composition and of every precomposition asset. */
+function countLayers(d: Record<string, unknown>): number {
+  let n = (d.layers as unknown[]).length;
+  if (Array.isArray(d.assets)) for (const a of d.assets) if (a && Array.isArray((a as { layers?: unknown }).layers)) n += (a as { layers: unknown[] }).layers.length;
+  return n;
 }
