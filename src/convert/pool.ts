@@ -4,6 +4,8 @@ import { errors } from '../errors.js';
 import type { DecodeTgsResult, EncodeResult, ImagePngTask, LottieInfo, PoolTask, RenderPngTask } from './messages.js';
 
 
+type MakeTask = () => { task: PoolTask; transferList: ArrayBuffer[] };
+
 export interface PoolOptions {
   threads: number;
   queueMax: number;
@@ -46,11 +48,11 @@ export class ProcessPool {
 
   /** Decompress and validate a TGS off the event loop. Throws AppError (422, 503 or 504). */
   async decodeTgs(data: Uint8Array, wantJson: boolean, signal?: AbortSignal): Promise<DecodedTgs> {
-    // Only a buffer that owns its whole ArrayBuffer may be moved (never a slice of Node's shared pool);
-    // anything else is copied into a fresh one first. The caller must not use data afterwards.
-    const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
-    const task: PoolTask = { kind: 'decode-tgs', data: own, maxLottieBytes: this.#opts.maxLottieBytes, wantJson };
-    const result = (await this.#run(task, [own.buffer as ArrayBuffer], signal)) as DecodeTgsResult;
+    const result = (await this.#run(() => {
+      // A copy is moved to the thread, so the caller's bytes stay usable (and the task can run again).
+      const copy = new Uint8Array(data);
+      return { task: { kind: 'decode-tgs', data: copy, maxLottieBytes: this.#opts.maxLottieBytes, wantJson }, transferList: [copy.buffer as ArrayBuffer] };
+    }, signal)) as DecodeTgsResult;
     const gzip = Buffer.from(result.gzip.buffer, result.gzip.byteOffset, result.gzip.byteLength);
     if (!result.ok) throw errors.corruptSticker(result.detail);
     const json = result.json && Buffer.from(result.json.buffer, result.json.byteOffset, result.json.byteLength);
@@ -73,19 +75,9 @@ export class ProcessPool {
     }, signal);
   }
 
-  /** make builds the task afresh (its buffers are moved), so it can run again if its thread is replaced. */
-  async #encoded(make: () => { task: PoolTask; transferList: ArrayBuffer[] }, signal?: AbortSignal): Promise<Encoded> {
+  async #encoded(make: MakeTask, signal?: AbortSignal): Promise<Encoded> {
     const started = performance.now();
-    let r: EncodeResult;
-    try {
-      const { task, transferList } = make();
-      r = (await this.#run(task, transferList, signal)) as EncodeResult;
-    } catch (err) {
-      // A thread replaced under this task (another task broke it) is not this task's fault: once more.
-      if (!(err instanceof Error) || !/^worker exited/.test(err.message)) throw err;
-      const { task, transferList } = make();
-      r = (await this.#run(task, transferList, signal)) as EncodeResult;
-    }
+    const r = (await this.#run(make, signal)) as EncodeResult;
     if (!r.ok) {
       // After a trap the thread's wasm instance cannot be trusted: replace the thread.
       if (r.recycle) void this.#pool.threads.find((w) => w.threadId === r.threadId)?.terminate();
@@ -102,13 +94,24 @@ export class ProcessPool {
     await this.#pool.close({ force: true });
   }
 
-  async #run(task: PoolTask, transferList: ArrayBuffer[], signal?: AbortSignal): Promise<unknown> {
+  /** make builds the task afresh (its buffers are moved), so it can run again if its thread is replaced. */
+  async #run(make: MakeTask, signal?: AbortSignal): Promise<unknown> {
     // Refuse at once when the queue is full rather than letting waiters pile up.
     if (this.#pool.queueSize >= this.#opts.queueMax) throw errors.overloaded('processing queue is full');
     const deadline = AbortSignal.timeout(this.#opts.taskTimeoutMs);
     const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const attempt = () => {
+      const { task, transferList } = make();
+      return this.#pool.run(task, { transferList, signal: abort });
+    };
     try {
-      return await this.#pool.run(task, { transferList, signal: abort });
+      try {
+        return await attempt();
+      } catch (err) {
+        // A thread replaced under this task (another task broke it) is not this task's fault: once more.
+        if (abort.aborted || !(err instanceof Error) || !/^worker exited/.test(err.message)) throw err;
+        return await attempt();
+      }
     } catch (err) {
       if (deadline.aborted) throw errors.conversionTimeout(this.#opts.taskTimeoutMs);
       if (signal?.aborted) throw signal.reason;

@@ -369,7 +369,7 @@ export class StickerService {
 
   /** A gzip-only TGS entry asked for by a client that does not take gzip: decode once and keep the JSON. */
   async #addJson(fileId: string, entry: StickerEntry, deadline: Deadline): Promise<StickerEntry> {
-    const decoded = await this.#o.pool.decodeTgs(new Uint8Array(entry.gzip!), true, deadline.signal) // a copy: the cached bytes must not move;
+    const decoded = await this.#o.pool.decodeTgs(entry.gzip!, true, deadline.signal);
     const withJson = makeEntry({ ...entry, plain: decoded.json });
     this.#o.memory.set(fileId, withJson);
     return withJson;
