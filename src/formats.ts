@@ -37,13 +37,13 @@ export const supportedFormats = {
   },
   /** Values of ?format= each input can be served as; the first is the default. */
   conversions: {
-    tgs: ['lottie', 'png', 'original'],
-    webp: ['original', 'png'],
+    tgs: ['lottie', 'png', 'webp', 'original'],
+    webp: ['original', 'png', 'webp'],
     webm: ['original'],
-    png: ['original', 'png'],
-    jpeg: ['original', 'png'],
-    gif: ['original', 'png'],
+    png: ['original', 'png', 'webp'],
+    jpeg: ['original', 'png', 'webp'],
+    gif: ['original', 'png', 'webp'],
   },
   notes:
-    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background). Other formats pass through unchanged by default.',
+    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background); format=webp the whole animation (size, fps, quality, background). Other formats pass through unchanged by default.',
 } as const;

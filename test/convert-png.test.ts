@@ -65,7 +65,11 @@ describe('GET /stickers/:fileId?format=png', () => {
 
   test('bad parameters are 400 naming the parameter and the allowed range; impossible requests say why', async () => {
     const cases: Array<[string, string, number, RegExp]> = [
-      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png/],
+      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png, webp/],
+      ['format=webp&frame=2', 'tgs', 400, /frame applies to format=png/],
+      ['format=webp&quality=0', 'tgs', 400, /"quality": an integer from 1 to 100/],
+      ['format=png&fps=10', 'tgs', 400, /fps and quality apply to format=webp/],
+      ['format=webp', 'webm', 501, /video stickers/],
       ['format=png&size=8', 'tgs', 400, /"size": an integer from 16 to 1024/],
       ['format=png&size=4096', 'tgs', 400, /"size": an integer from 16 to 1024/],
       ['format=png&frame=180', 'tgs', 400, /"frame": an integer from 0 to 179 for this sticker/],
@@ -80,6 +84,34 @@ describe('GET /stickers/:fileId?format=png', () => {
       assert.equal(res.statusCode, status, q);
       assert.match(JSON.parse(res.payload).message, re, q);
     }
+  });
+
+  test('format=webp: the whole animation, looping forever, with the source timing at any fps (read back by libvips)', async () => {
+    const full = await get('format=webp&size=128');
+    assert.equal(full.statusCode, 200);
+    assert.equal(full.headers['content-type'], 'image/webp');
+    let meta = await sharp(full.rawPayload, { animated: true }).metadata();
+    assert.deepEqual([meta.width, meta.pageHeight, meta.pages, meta.loop], [128, 112, 180, 0]);
+    assert.equal(meta.delay!.reduce((a, b) => a + b, 0), 3000, '180 frames at 60 fps last 3 s');
+    assert.equal(full.headers['x-output-duration-ms'], '3000');
+
+    const half = await get('format=webp&size=128&fps=20');
+    meta = await sharp(half.rawPayload, { animated: true }).metadata();
+    assert.equal(meta.pages, 60);
+    assert.equal(meta.delay!.reduce((a, b) => a + b, 0), 3000, 'fewer frames, same playback speed');
+
+    // Above the source rate is clamped to it: the same variant as fps=60.
+    const over = await get('format=webp&size=128&fps=240');
+    assert.equal(over.headers['x-cache-status'], 'HIT');
+    assert.deepEqual(over.rawPayload, full.rawPayload);
+  });
+
+  test('format=webp of a static WebP resizes it; without parameters it is the original file', async () => {
+    const small = await get('format=webp&size=100', 'webp');
+    const meta = await sharp(small.rawPayload).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 100, 75]);
+    const same = await get('format=webp', 'webp');
+    assert.deepEqual(same.rawPayload, WEBP);
   });
 
   test('unknown query parameters are ignored', async () => {

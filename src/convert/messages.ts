@@ -37,16 +37,33 @@ export interface RenderPngTask {
   background?: [number, number, number];
 }
 
-/** Convert a static image (WebP, PNG, JPEG, GIF: first frame) to PNG, fitted within size x size. */
+/** Convert a static image (WebP, PNG, JPEG, GIF: first frame) to PNG or WebP, fitted within size x size. */
 export interface ImagePngTask {
   kind: 'image-png';
   data: Uint8Array;
   size?: number;
   background?: [number, number, number];
+  format?: 'png' | 'webp';
+  quality?: number;
+}
+
+/** Render a whole TGS into an animated WebP that loops forever with the source's timing. */
+export interface RenderAnimTask {
+  kind: 'render-anim';
+  gzip: Uint8Array;
+  maxLottieBytes: number;
+  width: number;
+  height: number;
+  /** Output frame rate; never above the source's. */
+  fps: number;
+  /** The animation's own frame rate (Lottie fr). */
+  sourceFps: number;
+  quality: number;
+  background?: [number, number, number];
 }
 
 export type EncodeResult =
-  | { ok: true; data: Uint8Array; width: number; height: number; frames: number }
+  | { ok: true; data: Uint8Array; width: number; height: number; frames: number; durationMs?: number }
   | { ok: false; detail: string; /** The thread's renderer may be broken: replace the thread. */ recycle?: boolean; threadId?: number };
 
-export type PoolTask = DecodeTgsTask | RenderPngTask | ImagePngTask;
+export type PoolTask = DecodeTgsTask | RenderPngTask | ImagePngTask | RenderAnimTask;

@@ -1,7 +1,7 @@
 import { Piscina } from 'piscina';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
-import type { DecodeTgsResult, EncodeResult, ImagePngTask, LottieInfo, PoolTask, RenderPngTask } from './messages.js';
+import type { DecodeTgsResult, EncodeResult, ImagePngTask, LottieInfo, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
 
 
 type MakeTask = () => { task: PoolTask; transferList: ArrayBuffer[] };
@@ -18,6 +18,7 @@ export interface Encoded {
   width: number;
   height: number;
   frames: number;
+  durationMs?: number;
   /** Time in the pool, queueing included. */
   ms: number;
 }
@@ -67,6 +68,14 @@ export class ProcessPool {
     }, signal);
   }
 
+  /** A whole TGS as an animated WebP. Throws AppError (422, 503, 504). */
+  async renderAnimatedWebp(gzip: Uint8Array, opts: Omit<RenderAnimTask, 'kind' | 'gzip' | 'maxLottieBytes'>, signal?: AbortSignal): Promise<Encoded> {
+    return this.#encoded(() => {
+      const copy = new Uint8Array(gzip);
+      return { task: { kind: 'render-anim', gzip: copy, maxLottieBytes: this.#opts.maxLottieBytes, ...opts }, transferList: [copy.buffer as ArrayBuffer] };
+    }, signal);
+  }
+
   /** A static image as PNG within size x size. Throws AppError (422, 503, 504). */
   async imagePng(data: Uint8Array, opts: Omit<ImagePngTask, 'kind' | 'data'>, signal?: AbortSignal): Promise<Encoded> {
     return this.#encoded(() => {
@@ -83,7 +92,7 @@ export class ProcessPool {
       if (r.recycle) void this.#pool.threads.find((w) => w.threadId === r.threadId)?.terminate();
       throw errors.unrenderable(r.detail);
     }
-    return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), width: r.width, height: r.height, frames: r.frames, ms: performance.now() - started };
+    return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs, ms: performance.now() - started };
   }
 
   get stats() {

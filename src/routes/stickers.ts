@@ -35,7 +35,7 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
       if (queries.size >= 1000) queries.clear();
       queries.set(qs, q);
     }
-    return q.format === undefined && q.size === undefined && q.frame === undefined && q.background === undefined ? undefined : q;
+    return Object.values(q).every((v) => v === undefined) ? undefined : q;
   };
 
   const variantAndRespond = async (reply: FastifyReply, fileId: string, gzip: boolean, q: VariantQuery, started: number) => {
@@ -107,6 +107,7 @@ function entryHeaders(s: Served, cacheControl: string): string[] {
   }
   if (e.outputDims) {
     h.push('x-output-width', String(e.outputDims.width), 'x-output-height', String(e.outputDims.height), 'x-output-frames', String(e.outputDims.frames));
+    if (e.outputDims.durationMs !== undefined) h.push('x-output-duration-ms', String(e.outputDims.durationMs));
   }
   return h;
 }

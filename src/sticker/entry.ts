@@ -21,7 +21,7 @@ export interface StickerEntry {
   readonly plain?: Buffer;
   readonly info?: LottieInfo;
   /** For converted images: what was produced. */
-  readonly outputDims?: { width: number; height: number; frames: number };
+  readonly outputDims?: { width: number; height: number; frames: number; durationMs?: number };
   readonly bytes: number;
 }
 

@@ -178,17 +178,21 @@ export class StickerService {
     if (spec.kind === 'original') {
       return makeEntry({ ...common, output: 'tgs', contentType: contentTypes.tgs, isConverted: false, conversionMs: 0, plain: base.gzip, etag: `${base.etag.slice(0, -1)}-tgs"` });
     }
+    const pool = this.#o.pool;
+    const { background } = spec;
     const r =
-      base.original === 'tgs'
-        ? await this.#o.pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background: spec.background }, deadline.signal)
-        : await this.#o.pool.imagePng(base.plain!, { size: spec.width || undefined, background: spec.background }, deadline.signal);
+      base.original !== 'tgs'
+        ? await pool.imagePng(base.plain!, { size: spec.width || undefined, background, format: spec.kind, quality: spec.kind === 'webp' ? spec.quality : undefined }, deadline.signal)
+        : spec.kind === 'png'
+          ? await pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background }, deadline.signal)
+          : await pool.renderAnimatedWebp(base.gzip!, { width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background }, deadline.signal);
     return makeEntry({
       ...common,
-      output: 'png',
-      contentType: contentTypes.png,
+      output: spec.kind,
+      contentType: contentTypes[spec.kind],
       conversionMs: r.ms,
       plain: r.data,
-      outputDims: { width: r.width, height: r.height, frames: r.frames },
+      outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs },
     });
   }
 

@@ -3,13 +3,15 @@ import { errors } from '../errors.js';
 import type { StickerEntry } from './entry.js';
 
 /** Output formats this build can produce; the list grows with the encoders. */
-export const OUTPUT_FORMATS = ['original', 'lottie', 'png'] as const;
+export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp'] as const;
 export type RequestedFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface VariantQuery {
   format?: RequestedFormat;
   size?: number;
   frame?: number;
+  fps?: number;
+  quality?: number;
   background?: string;
 }
 
@@ -19,6 +21,8 @@ export function parseVariantQuery(query: unknown, maxOutputSize: number): Varian
     format: z.enum(OUTPUT_FORMATS).optional(),
     size: z.coerce.number().int().min(16).max(maxOutputSize).optional(),
     frame: z.coerce.number().int().min(0).max(100_000).optional(),
+    fps: z.coerce.number().int().min(1).max(240).optional(),
+    quality: z.coerce.number().int().min(1).max(100).optional(),
     background: z
       .string()
       .regex(/^(transparent|#?[0-9a-fA-F]{6}|#?[0-9a-fA-F]{3})$/)
@@ -32,6 +36,8 @@ export function parseVariantQuery(query: unknown, maxOutputSize: number): Varian
     format: `one of ${OUTPUT_FORMATS.join(', ')}`,
     size: `an integer from 16 to ${maxOutputSize}`,
     frame: 'an integer from 0 (counted from the animation in-point)',
+    fps: 'an integer from 1 to 240 (never above the source frame rate)',
+    quality: 'an integer from 1 to 100',
     background: '"transparent" or a hex colour such as ffffff or #fff',
   };
   throw errors.badParameter(name, expected[name] ?? issue.message);
@@ -41,31 +47,44 @@ export function parseVariantQuery(query: unknown, maxOutputSize: number): Varian
 export type VariantSpec =
   | { kind: 'as-stored' } // TGS as Lottie (gzip or JSON), everything else as Telegram has it
   | { kind: 'original' } // TGS bytes as application/x-tgsticker
-  | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] };
+  | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] }
+  | { kind: 'webp'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] };
 
 export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSize: number): VariantSpec {
   const format = q.format;
-  const imageParams = q.size !== undefined || q.frame !== undefined || q.background !== undefined;
+  const imageParams = q.size !== undefined || q.frame !== undefined || q.background !== undefined || q.fps !== undefined || q.quality !== undefined;
   if (format === undefined || format === 'lottie') {
     if (format === 'lottie' && base.original !== 'tgs') {
       throw errors.impossibleFormat(`format=lottie needs an animated (TGS) sticker; this file is ${base.original}`);
     }
-    if (imageParams) throw errors.impossibleFormat('size, frame and background apply to image formats (format=png)');
+    if (imageParams) throw errors.impossibleFormat(IMAGE_ONLY);
     return { kind: 'as-stored' };
   }
   if (format === 'original') {
-    if (imageParams) throw errors.impossibleFormat('size, frame and background apply to image formats (format=png)');
+    if (imageParams) throw errors.impossibleFormat(IMAGE_ONLY);
     return base.original === 'tgs' ? { kind: 'original' } : { kind: 'as-stored' };
   }
   const background = parseColour(q.background);
+  if (format === 'webp') {
+    if (q.frame !== undefined) throw errors.impossibleFormat('frame applies to format=png; format=webp is the whole animation');
+    if (base.original === 'tgs') {
+      const info = base.info!;
+      const { width, height } = fit(info.width, info.height, q.size, maxOutputSize);
+      // Never above the source: more frames would only repeat frames.
+      const fps = Math.min(q.fps ?? Math.round(info.frameRate), Math.round(info.frameRate));
+      return { kind: 'webp', width, height, fps, quality: q.quality ?? 80, background };
+    }
+    if (base.original === 'webm') throw errors.notImplemented('Converting video stickers (WebM) to webp');
+    if (base.original === 'webp' && q.size === undefined && q.background === undefined && q.quality === undefined) return { kind: 'as-stored' };
+    if (q.fps !== undefined) throw errors.impossibleFormat('fps applies to animated stickers');
+    return { kind: 'webp', width: q.size ?? 0, height: q.size ?? 0, fps: 0, quality: q.quality ?? 80, background };
+  }
+  if (q.fps !== undefined || q.quality !== undefined) throw errors.impossibleFormat('fps and quality apply to format=webp');
   if (base.original === 'tgs') {
     const info = base.info!;
     const frame = q.frame ?? 0;
     if (frame >= info.frames) throw errors.badParameter('frame', `an integer from 0 to ${info.frames - 1} for this sticker`);
-    // The longer edge becomes size (default: the animation's own, within the limit); the ratio is kept.
-    const edge = q.size ?? Math.min(Math.max(info.width, info.height), maxOutputSize);
-    const scale = edge / Math.max(info.width, info.height);
-    return { kind: 'png', width: Math.max(1, Math.round(info.width * scale)), height: Math.max(1, Math.round(info.height * scale)), frame, background };
+    return { kind: 'png', ...fit(info.width, info.height, q.size, maxOutputSize), frame, background };
   }
   if (base.original === 'webm') throw errors.notImplemented('Converting video stickers (WebM) to png');
   if ((q.frame ?? 0) > 0) throw errors.badParameter('frame', '0 for a static image');
@@ -80,8 +99,21 @@ export function variantKey(v: VariantSpec): string {
     case 'original':
       return 'original';
     case 'png':
-      return `png-${v.width}x${v.height}-f${v.frame}-${v.background ? v.background.map((c) => c.toString(16).padStart(2, '0')).join('') : 'transparent'}`;
+      return `png-${v.width}x${v.height}-f${v.frame}-${colourKey(v.background)}`;
+    case 'webp':
+      return `webp-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
   }
+}
+
+const IMAGE_ONLY = 'size, frame, fps, quality and background apply to image formats (format=png or webp)';
+
+const colourKey = (c?: [number, number, number]) => (c ? c.map((x) => x.toString(16).padStart(2, '0')).join('') : 'transparent');
+
+/** The longer edge becomes size (default: the animation's own, within the limit); the ratio is kept. */
+function fit(w: number, h: number, size: number | undefined, max: number): { width: number; height: number } {
+  const edge = size ?? Math.min(Math.max(w, h), max);
+  const scale = edge / Math.max(w, h);
+  return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
 }
 
 function parseColour(bg: string | undefined): [number, number, number] | undefined {

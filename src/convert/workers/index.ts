@@ -28,8 +28,10 @@ export default async function run(task: PoolTask) {
       return movable(result, buffers);
     }
     case 'render-png':
+    case 'render-anim':
     case 'image-png': {
-      const result = task.kind === 'render-png' ? await encoders().renderPng(task) : await encoders().imagePng(task);
+      const e = encoders();
+      const result = task.kind === 'render-png' ? await e.renderPng(task) : task.kind === 'render-anim' ? await e.renderAnimatedWebp(task) : await e.imagePng(task);
       if (!result.ok) return result.recycle ? { ...result, threadId } : result;
       result.data = owned(result.data);
       return movable(result, [result.data.buffer as ArrayBuffer]);
