@@ -37,13 +37,13 @@ export const supportedFormats = {
   },
   /** Values of ?format= each input can be served as; the first is the default. */
   conversions: {
-    tgs: ['lottie', 'png', 'webp', 'original'],
-    webp: ['original', 'png', 'webp'],
+    tgs: ['lottie', 'png', 'webp', 'gif', 'original'],
+    webp: ['original', 'png', 'webp', 'gif'],
     webm: ['original'],
-    png: ['original', 'png', 'webp'],
-    jpeg: ['original', 'png', 'webp'],
-    gif: ['original', 'png', 'webp'],
+    png: ['original', 'png', 'webp', 'gif'],
+    jpeg: ['original', 'png', 'webp', 'gif'],
+    gif: ['original', 'png', 'webp', 'gif'],
   },
   notes:
-    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background); format=webp the whole animation (size, fps, quality, background). Other formats pass through unchanged by default.',
+    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background); format=webp and format=gif the whole animation (size, fps, quality, background). Other formats pass through unchanged by default.',
 } as const;

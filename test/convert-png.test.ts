@@ -65,10 +65,10 @@ describe('GET /stickers/:fileId?format=png', () => {
 
   test('bad parameters are 400 naming the parameter and the allowed range; impossible requests say why', async () => {
     const cases: Array<[string, string, number, RegExp]> = [
-      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png, webp/],
+      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png, webp, gif/],
       ['format=webp&frame=2', 'tgs', 400, /frame applies to format=png/],
       ['format=webp&quality=0', 'tgs', 400, /"quality": an integer from 1 to 100/],
-      ['format=png&fps=10', 'tgs', 400, /fps and quality apply to format=webp/],
+      ['format=png&fps=10', 'tgs', 400, /fps and quality apply to format=webp and gif/],
       ['format=webp', 'webm', 501, /video stickers/],
       ['format=png&size=8', 'tgs', 400, /"size": an integer from 16 to 1024/],
       ['format=png&size=4096', 'tgs', 400, /"size": an integer from 16 to 1024/],
@@ -104,6 +104,28 @@ describe('GET /stickers/:fileId?format=png', () => {
     const over = await get('format=webp&size=128&fps=240');
     assert.equal(over.headers['x-cache-status'], 'HIT');
     assert.deepEqual(over.rawPayload, full.rawPayload);
+  });
+
+  test('format=gif: capped at 50 fps with the source timing, binary transparency or a solid background', async () => {
+    const res = await get('format=gif&size=128');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'image/gif');
+    const meta = await sharp(res.rawPayload, { animated: true }).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.pageHeight, meta.pages, meta.loop], ['gif', 128, 112, 150, 0]);
+    assert.equal(meta.delay!.reduce((a, b) => a + b, 0), 3000, '60 fps source at 50 fps: 150 frames, still 3 s');
+    // Frame 90 decoded by libvips: transparent corner, opaque centre, nothing left over from earlier frames.
+    const { data, info } = await sharp(res.rawPayload, { page: 90 }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const alpha = (x: number, y: number) => data[(y * info.width + x) * 4 + 3];
+    assert.equal(alpha(0, 0), 0);
+    assert.equal(alpha(64, 56), 255);
+    assert.ok([...data].every((v, i) => i % 4 !== 3 || v === 0 || v === 255), 'alpha is binary');
+
+    const white = await get('format=gif&size=128&background=fff&fps=25');
+    const w = await sharp(white.rawPayload, { animated: true }).metadata();
+    assert.equal(w.pages, 75);
+    assert.equal(w.delay!.reduce((a, b) => a + b, 0), 3000);
+    const first = await sharp(white.rawPayload, { page: 0 }).ensureAlpha().raw().toBuffer();
+    assert.deepEqual([...first.subarray(0, 4)], [255, 255, 255, 255]);
   });
 
   test('format=webp of a static WebP resizes it; without parameters it is the original file', async () => {

@@ -43,13 +43,14 @@ export interface ImagePngTask {
   data: Uint8Array;
   size?: number;
   background?: [number, number, number];
-  format?: 'png' | 'webp';
+  format?: 'png' | 'webp' | 'gif';
   quality?: number;
 }
 
-/** Render a whole TGS into an animated WebP that loops forever with the source's timing. */
+/** Render a whole TGS into an animated WebP or GIF that loops forever with the source's timing. */
 export interface RenderAnimTask {
   kind: 'render-anim';
+  format: 'webp' | 'gif';
   gzip: Uint8Array;
   maxLottieBytes: number;
   width: number;

@@ -68,8 +68,8 @@ export class ProcessPool {
     }, signal);
   }
 
-  /** A whole TGS as an animated WebP. Throws AppError (422, 503, 504). */
-  async renderAnimatedWebp(gzip: Uint8Array, opts: Omit<RenderAnimTask, 'kind' | 'gzip' | 'maxLottieBytes'>, signal?: AbortSignal): Promise<Encoded> {
+  /** A whole TGS as an animated WebP or GIF. Throws AppError (422, 503, 504). */
+  async renderAnimated(gzip: Uint8Array, opts: Omit<RenderAnimTask, 'kind' | 'gzip' | 'maxLottieBytes'>, signal?: AbortSignal): Promise<Encoded> {
     return this.#encoded(() => {
       const copy = new Uint8Array(gzip);
       return { task: { kind: 'render-anim', gzip: copy, maxLottieBytes: this.#opts.maxLottieBytes, ...opts }, transferList: [copy.buffer as ArrayBuffer] };

@@ -182,10 +182,10 @@ export class StickerService {
     const { background } = spec;
     const r =
       base.original !== 'tgs'
-        ? await pool.imagePng(base.plain!, { size: spec.width || undefined, background, format: spec.kind, quality: spec.kind === 'webp' ? spec.quality : undefined }, deadline.signal)
+        ? await pool.imagePng(base.plain!, { size: spec.width || undefined, background, format: spec.kind, quality: spec.kind === 'png' ? undefined : spec.quality }, deadline.signal)
         : spec.kind === 'png'
           ? await pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background }, deadline.signal)
-          : await pool.renderAnimatedWebp(base.gzip!, { width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background }, deadline.signal);
+          : await pool.renderAnimated(base.gzip!, { format: spec.kind, width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background }, deadline.signal);
     return makeEntry({
       ...common,
       output: spec.kind,

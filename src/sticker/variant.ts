@@ -3,7 +3,7 @@ import { errors } from '../errors.js';
 import type { StickerEntry } from './entry.js';
 
 /** Output formats this build can produce; the list grows with the encoders. */
-export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp'] as const;
+export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif'] as const;
 export type RequestedFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface VariantQuery {
@@ -48,7 +48,7 @@ export type VariantSpec =
   | { kind: 'as-stored' } // TGS as Lottie (gzip or JSON), everything else as Telegram has it
   | { kind: 'original' } // TGS bytes as application/x-tgsticker
   | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] }
-  | { kind: 'webp'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] };
+  | { kind: 'webp' | 'gif'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] };
 
 export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSize: number): VariantSpec {
   const format = q.format;
@@ -65,21 +65,23 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
     return base.original === 'tgs' ? { kind: 'original' } : { kind: 'as-stored' };
   }
   const background = parseColour(q.background);
-  if (format === 'webp') {
-    if (q.frame !== undefined) throw errors.impossibleFormat('frame applies to format=png; format=webp is the whole animation');
+  if (format === 'webp' || format === 'gif') {
+    if (q.frame !== undefined) throw errors.impossibleFormat(`frame applies to format=png; format=${format} is the whole animation`);
     if (base.original === 'tgs') {
       const info = base.info!;
       const { width, height } = fit(info.width, info.height, q.size, maxOutputSize);
-      // Never above the source: more frames would only repeat frames.
-      const fps = Math.min(q.fps ?? Math.round(info.frameRate), Math.round(info.frameRate));
-      return { kind: 'webp', width, height, fps, quality: q.quality ?? 80, background };
+      // Never above the source (more frames would repeat frames); GIF delays are 10 ms units, and
+      // browsers slow down anything under 20 ms, so GIF stops at 50 fps.
+      const source = Math.round(info.frameRate);
+      const fps = Math.min(q.fps ?? source, source, format === 'gif' ? GIF_MAX_FPS : Infinity);
+      return { kind: format, width, height, fps, quality: q.quality ?? 80, background };
     }
-    if (base.original === 'webm') throw errors.notImplemented('Converting video stickers (WebM) to webp');
-    if (base.original === 'webp' && q.size === undefined && q.background === undefined && q.quality === undefined) return { kind: 'as-stored' };
+    if (base.original === 'webm') throw errors.notImplemented(`Converting video stickers (WebM) to ${format}`);
+    if (base.original === format && q.size === undefined && q.background === undefined && q.quality === undefined) return { kind: 'as-stored' };
     if (q.fps !== undefined) throw errors.impossibleFormat('fps applies to animated stickers');
-    return { kind: 'webp', width: q.size ?? 0, height: q.size ?? 0, fps: 0, quality: q.quality ?? 80, background };
+    return { kind: format, width: q.size ?? 0, height: q.size ?? 0, fps: 0, quality: q.quality ?? 80, background };
   }
-  if (q.fps !== undefined || q.quality !== undefined) throw errors.impossibleFormat('fps and quality apply to format=webp');
+  if (q.fps !== undefined || q.quality !== undefined) throw errors.impossibleFormat('fps and quality apply to format=webp and gif');
   if (base.original === 'tgs') {
     const info = base.info!;
     const frame = q.frame ?? 0;
@@ -101,11 +103,14 @@ export function variantKey(v: VariantSpec): string {
     case 'png':
       return `png-${v.width}x${v.height}-f${v.frame}-${colourKey(v.background)}`;
     case 'webp':
-      return `webp-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
+    case 'gif':
+      return `${v.kind}-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
   }
 }
 
-const IMAGE_ONLY = 'size, frame, fps, quality and background apply to image formats (format=png or webp)';
+const GIF_MAX_FPS = 50;
+
+const IMAGE_ONLY = 'size, frame, fps, quality and background apply to image formats (format=png, webp or gif)';
 
 const colourKey = (c?: [number, number, number]) => (c ? c.map((x) => x.toString(16).padStart(2, '0')).join('') : 'transparent');
 

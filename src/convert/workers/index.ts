@@ -31,7 +31,7 @@ export default async function run(task: PoolTask) {
     case 'render-anim':
     case 'image-png': {
       const e = encoders();
-      const result = task.kind === 'render-png' ? await e.renderPng(task) : task.kind === 'render-anim' ? await e.renderAnimatedWebp(task) : await e.imagePng(task);
+      const result = task.kind === 'render-png' ? await e.renderPng(task) : task.kind === 'render-anim' ? await e.renderAnimated(task) : await e.imagePng(task);
       if (!result.ok) return result.recycle ? { ...result, threadId } : result;
       result.data = owned(result.data);
       return movable(result, [result.data.buffer as ArrayBuffer]);

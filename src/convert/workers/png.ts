@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
+import { GIFEncoder, applyPalette, quantize } from 'gifenc';
 import { dotLottieRenderer, RendererFailure } from '../render/dotlottie.js';
 import { stripExpressions } from '../render/sanitize.js';
 import type { EncodeResult, ImagePngTask, RenderAnimTask, RenderPngTask } from '../messages.js';
@@ -49,7 +50,7 @@ export async function imagePng(task: ImagePngTask): Promise<EncodeResult> {
     let img = sharp(task.data, { pages: 1, limitInputPixels: 64 * 1024 * 1024 });
     if (task.size) img = img.resize(task.size, task.size, { fit: 'inside' });
     if (task.background) img = img.flatten({ background: { r: task.background[0], g: task.background[1], b: task.background[2] } });
-    img = task.format === 'webp' ? img.webp({ quality: task.quality ?? 80, effort: 4 }) : img.png(PNG_OPTIONS);
+    img = task.format === 'webp' ? img.webp({ quality: task.quality ?? 80, effort: 4 }) : task.format === 'gif' ? img.gif() : img.png(PNG_OPTIONS);
     const { data, info } = await img.toBuffer({ resolveWithObject: true });
     return { ok: true, data, width: info.width, height: info.height, frames: 1 };
   } catch (err) {
@@ -65,19 +66,25 @@ const ANIMATED_WEBP_EFFORT = 2;
  * Frame i of the output shows the source frame at time i / fps, and its delay is rounded so the delays add
  * up to the source's duration: playback speed equals the source's whatever fps is chosen.
  */
-export function timeline(sourceFrames: number, sourceFps: number, fps: number): { frames: number[]; delays: number[] } {
-  const durationMs = (sourceFrames / sourceFps) * 1000;
+export function timeline(sourceFrames: number, sourceFps: number, fps: number, unitMs = 1): { frames: number[]; delays: number[] } {
+  // Delays are whole units (1 ms for WebP, 10 ms for GIF); rounding the cumulative time, not each delay,
+  // keeps the total exact.
+  const duration = (sourceFrames / sourceFps) * (1000 / unitMs);
   const count = Math.max(1, Math.round((sourceFrames * fps) / sourceFps));
   const frames: number[] = [];
   const delays: number[] = [];
   for (let i = 0; i < count; i++) {
     frames.push(Math.min(sourceFrames - 1, Math.floor((i * sourceFps) / fps)));
-    delays.push(Math.round(((i + 1) * durationMs) / count) - Math.round((i * durationMs) / count));
+    delays.push((Math.round(((i + 1) * duration) / count) - Math.round((i * duration) / count)) * unitMs);
   }
   return { frames, delays };
 }
 
-export async function renderAnimatedWebp(task: RenderAnimTask): Promise<EncodeResult> {
+export async function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
+  return task.format === 'gif' ? renderGif(task) : renderAnimatedWebp(task);
+}
+
+async function renderAnimatedWebp(task: RenderAnimTask): Promise<EncodeResult> {
   const anim = await loadTgs(task);
   if (failed(anim)) return anim;
   try {
@@ -91,5 +98,58 @@ export async function renderAnimatedWebp(task: RenderAnimTask): Promise<EncodeRe
     return { ok: true, data, width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
   } finally {
     anim.destroy();
+  }
+}
+
+/**
+ * GIF with gifenc: one palette for the whole animation (quantised from a sample of frames), 1-bit alpha
+ * (threshold 127) or a solid background, frames cleared between each other, looping forever. Delays are in
+ * 10 ms units, so the frame rate is capped at 50 by the caller.
+ */
+async function renderGif(task: RenderAnimTask): Promise<EncodeResult> {
+  const anim = await loadTgs(task);
+  if (failed(anim)) return anim;
+  try {
+    const { frames, delays } = timeline(anim.frames, task.sourceFps, task.fps, 10);
+    const bg = task.background;
+    // Each frame is its own array: gifenc reads frame.buffer whole, so a view into a larger buffer breaks it.
+    const pixels = frames.map((k) => {
+      const f = new Uint8Array(anim.frame(k));
+      if (bg) flattenOnto(f, bg);
+      return f;
+    });
+    const format = bg ? 'rgb565' : 'rgba4444';
+    const step = Math.max(1, Math.floor(pixels.length / 8));
+    const sampled = pixels.filter((_, i) => i % step === 0).slice(0, 8);
+    const sample = new Uint8Array(sampled.reduce((n, p) => n + p.length, 0));
+    sampled.reduce((at, p) => (sample.set(p, at), at + p.length), 0);
+    const palette = quantize(sample, 256, { format, oneBitAlpha: !bg, clearAlpha: !bg });
+    const transparentIndex = bg ? -1 : palette.findIndex((c) => c[3] === 0);
+    const gif = GIFEncoder();
+    pixels.forEach((p, i) => {
+      gif.writeFrame(applyPalette(p, palette, format), task.width, task.height, {
+        palette: i === 0 ? palette : undefined,
+        delay: delays[i],
+        repeat: 0,
+        transparent: transparentIndex >= 0,
+        transparentIndex: Math.max(0, transparentIndex),
+        dispose: transparentIndex >= 0 ? 2 : -1, // restore to background, or old frames show through
+      });
+    });
+    gif.finish();
+    return { ok: true, data: gif.bytes(), width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
+  } finally {
+    anim.destroy();
+  }
+}
+
+/** Straight-alpha RGBA composited in place onto an opaque colour. */
+function flattenOnto(px: Uint8Array, [r, g, b]: [number, number, number]): void {
+  for (let i = 0; i < px.length; i += 4) {
+    const a = px[i + 3] / 255;
+    px[i] = px[i] * a + r * (1 - a);
+    px[i + 1] = px[i + 1] * a + g * (1 - a);
+    px[i + 2] = px[i + 2] * a + b * (1 - a);
+    px[i + 3] = 255;
   }
 }
