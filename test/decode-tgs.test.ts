@@ -72,11 +72,31 @@ test('a full queue is refused at once with 503', async () => {
   }
 });
 
-test('a task past CONVERSION_TIMEOUT_SEC is stopped with 504', async () => {
+test('a conversion past CONVERSION_TIMEOUT_SEC is stopped with 504 and its thread replaced', async () => {
+  const quick = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 300, maxLottieBytes: 64 * 1024 * 1024 });
+  try {
+    const tgs = fixture('sticker_04.tgs');
+    // Warm the thread (wasm and libvips load on first use), then ask for more work than 300 ms allow.
+    await quick.renderPng(tgs, { width: 16, height: 16, frame: 0 });
+    await assert.rejects(
+      quick.renderAnimated(tgs, { format: 'webp', width: 1024, height: 1024, fps: 60, sourceFps: 60, quality: 100 }),
+      (e: unknown) => e instanceof AppError && e.statusCode === 504,
+    );
+    const after = await quick.renderPng(tgs, { width: 64, height: 64, frame: 0 });
+    assert.equal(after.width, 64);
+  } finally {
+    await quick.close();
+  }
+});
+
+test('decoding is never stopped by terminating its thread (Node aborts inside zlib), only abandoned', async () => {
   const quick = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 1, maxLottieBytes: 64 * 1024 * 1024 });
   try {
     const heavy = gzipSync(JSON.stringify({ w: 512, h: 512, fr: 60, ip: 0, op: 60, layers: Array.from({ length: 300_000 }, (_, i) => ({ ind: i })) }));
-    await assert.rejects(quick.decodeTgs(heavy, true), (e: unknown) => e instanceof AppError && e.statusCode === 504);
+    await quick.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false).catch(() => undefined); // thread up
+    const before = quick.threadIds;
+    for (let i = 0; i < 5; i++) await assert.rejects(quick.decodeTgs(heavy, true), (e: unknown) => e instanceof AppError && e.statusCode === 504);
+    assert.deepEqual(quick.threadIds, before, 'the same thread, never terminated');
   } finally {
     await quick.close();
   }

@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
+import { raceSignal } from '../deadline.js';
 import type { DecodeTgsResult, EncodeResult, ImagePngTask, LottieInfo, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
 
 
@@ -49,11 +50,18 @@ export class ProcessPool {
 
   /** Decompress and validate a TGS off the event loop. Throws AppError (422, 503 or 504). */
   async decodeTgs(data: Uint8Array, wantJson: boolean, signal?: AbortSignal): Promise<DecodedTgs> {
-    const result = (await this.#run(() => {
-      // A copy is moved to the thread, so the caller's bytes stay usable (and the task can run again).
-      const copy = new Uint8Array(data);
-      return { task: { kind: 'decode-tgs', data: copy, maxLottieBytes: this.#opts.maxLottieBytes, wantJson }, transferList: [copy.buffer as ArrayBuffer] };
-    }, signal)) as DecodeTgsResult;
+    const result = (await this.#run(
+      () => {
+        // A copy is moved to the thread, so the caller's bytes stay usable (and the task can run again).
+        const copy = new Uint8Array(data);
+        return { task: { kind: 'decode-tgs', data: copy, maxLottieBytes: this.#opts.maxLottieBytes, wantJson }, transferList: [copy.buffer as ArrayBuffer] };
+      },
+      signal,
+      // Never stop a thread inside native zlib: Node aborts the whole process when a worker is terminated
+      // during a zlib call ("close before init"). Decoding is bounded by MAX_LOTTIE_BYTES anyway, so the
+      // caller stops waiting at its deadline and the thread finishes on its own.
+      false,
+    )) as DecodeTgsResult;
     const gzip = Buffer.from(result.gzip.buffer, result.gzip.byteOffset, result.gzip.byteLength);
     if (!result.ok) throw errors.corruptSticker(result.detail);
     const json = result.json && Buffer.from(result.json.buffer, result.json.byteOffset, result.json.byteLength);
@@ -95,6 +103,11 @@ export class ProcessPool {
     return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs, ms: performance.now() - started };
   }
 
+  /** Ids of the live threads, for diagnostics and tests. */
+  get threadIds(): number[] {
+    return this.#pool.threads.map((t) => t.threadId);
+  }
+
   get stats() {
     return { threads: this.#pool.threads.length, queued: this.#pool.queueSize, completed: this.#pool.completed };
   }
@@ -104,14 +117,15 @@ export class ProcessPool {
   }
 
   /** make builds the task afresh (its buffers are moved), so it can run again if its thread is replaced. */
-  async #run(make: MakeTask, signal?: AbortSignal): Promise<unknown> {
+  async #run(make: MakeTask, signal?: AbortSignal, stopThreadOnAbort = true): Promise<unknown> {
     // Refuse at once when the queue is full rather than letting waiters pile up.
     if (this.#pool.queueSize >= this.#opts.queueMax) throw errors.overloaded('processing queue is full');
     const deadline = AbortSignal.timeout(this.#opts.taskTimeoutMs);
     const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
     const attempt = () => {
       const { task, transferList } = make();
-      return this.#pool.run(task, { transferList, signal: abort });
+      if (stopThreadOnAbort) return this.#pool.run(task, { transferList, signal: abort });
+      return raceSignal(this.#pool.run(task, { transferList }), abort);
     };
     try {
       try {

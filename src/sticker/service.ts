@@ -2,13 +2,13 @@ import { AppError, errors } from '../errors.js';
 import { Deadline, raceSignal, sleep } from '../deadline.js';
 import type { RedisTier, BusEvent, FetchFailure } from '../cache/redis.js';
 import type { Bus } from '../bus.js';
-import { contentTypes, detectFormat } from '../formats.js';
 import { MemoryCache } from '../cache/memory.js';
 import { SingleFlight } from '../singleflight.js';
 import type { ProcessPool } from '../convert/pool.js';
 import { DownloadNotFound, type TelegramClient, type TelegramFile } from '../telegram/client.js';
 import { makeEntry, type StickerEntry } from './entry.js';
-import { variantKey, type VariantSpec } from './variant.js';
+import { Converter, type ConvertSpec } from '../convert/converter.js';
+import { variantKey } from './variant.js';
 
 export interface StickerServiceOptions {
   telegram: TelegramClient | undefined;
@@ -55,8 +55,11 @@ export class StickerService {
 
   readonly #waiters = new Map<string, Set<(e: BusEvent) => void>>();
 
+  readonly #converter: Converter;
+
   constructor(options: StickerServiceOptions) {
     this.#o = options;
+    this.#converter = new Converter(options.pool);
     options.bus.onEvent((e) => this.#onEvent(e));
   }
 
@@ -143,7 +146,7 @@ export class StickerService {
    * A converted variant of a sticker whose stored form is base: memory, then Redis, then the pool (one
    * conversion per variant per process however many ask; Redis shares the result with the other replicas).
    */
-  async variant(fileId: string, base: StickerEntry, spec: Exclude<VariantSpec, { kind: 'as-stored' }>, startedAt: number): Promise<Served> {
+  async variant(fileId: string, base: StickerEntry, spec: ConvertSpec, startedAt: number): Promise<Served> {
     const vkey = variantKey(spec);
     const key = `${fileId}|${vkey}`;
     const hit = this.#o.memory.get(key);
@@ -160,7 +163,7 @@ export class StickerService {
             return e;
           }
           cache = 'MISS';
-          const e = await this.#convert(base, spec, deadline);
+          const e = await this.#converter.convert(base, spec, deadline.signal);
           this.#o.memory.set(key, e);
           await this.#o.redis?.setEntry(fileId, e, vkey);
           return e;
@@ -171,29 +174,6 @@ export class StickerService {
     } finally {
       deadline.dispose();
     }
-  }
-
-  async #convert(base: StickerEntry, spec: Exclude<VariantSpec, { kind: 'as-stored' }>, deadline: Deadline): Promise<StickerEntry> {
-    const common = { fileUniqueId: base.fileUniqueId, original: base.original, isConverted: true };
-    if (spec.kind === 'original') {
-      return makeEntry({ ...common, output: 'tgs', contentType: contentTypes.tgs, isConverted: false, conversionMs: 0, plain: base.gzip, etag: `${base.etag.slice(0, -1)}-tgs"` });
-    }
-    const pool = this.#o.pool;
-    const { background } = spec;
-    const r =
-      base.original !== 'tgs'
-        ? await pool.imagePng(base.plain!, { size: spec.width || undefined, background, format: spec.kind, quality: spec.kind === 'png' ? undefined : spec.quality }, deadline.signal)
-        : spec.kind === 'png'
-          ? await pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background }, deadline.signal)
-          : await pool.renderAnimated(base.gzip!, { format: spec.kind, width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background }, deadline.signal);
-    return makeEntry({
-      ...common,
-      output: spec.kind,
-      contentType: contentTypes[spec.kind],
-      conversionMs: r.ms,
-      plain: r.data,
-      outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs },
-    });
   }
 
   /** A Redis hit warms the in-process tier. */
@@ -271,41 +251,12 @@ export class StickerService {
 
   async #fetchFromTelegram(fileId: string, wantJson: boolean, deadline: Deadline): Promise<StickerEntry> {
     const telegram = this.#o.telegram!;
-    {
-      const known = await this.#knownByUid(telegram, fileId, deadline);
-      if (known) return known;
-      const { data, file } = await this.#download(telegram, fileId, deadline);
-      const format = detectFormat(data);
-      if (format === undefined) throw errors.unsupportedFormat('not a TGS, WebP, WebM, PNG, JPEG or GIF file');
-      let entry: StickerEntry;
-      if (format === 'tgs') {
-        const started = performance.now();
-        const decoded = await this.#o.pool.decodeTgs(data, wantJson, deadline.signal);
-        entry = makeEntry({
-          fileUniqueId: file.fileUniqueId,
-          original: 'tgs',
-          output: 'lottie',
-          contentType: contentTypes.lottie,
-          isConverted: true,
-          conversionMs: performance.now() - started,
-          gzip: decoded.gzip,
-          plain: decoded.json,
-          info: decoded.info,
-        });
-      } else {
-        entry = makeEntry({
-          fileUniqueId: file.fileUniqueId,
-          original: format,
-          output: format,
-          contentType: contentTypes[format],
-          isConverted: false,
-          conversionMs: 0,
-          plain: data,
-        });
-      }
-      this.#o.memory.set(fileId, entry);
-      return entry;
-    }
+    const known = await this.#knownByUid(telegram, fileId, deadline);
+    if (known) return known;
+    const { data, file } = await this.#download(telegram, fileId, deadline);
+    const entry = await this.#converter.stored(data, file.fileUniqueId, wantJson, deadline.signal);
+    this.#o.memory.set(fileId, entry);
+    return entry;
   }
 
   async #download(telegram: TelegramClient, fileId: string, deadline: Deadline): Promise<{ data: Buffer; file: TelegramFile }> {
@@ -373,8 +324,7 @@ export class StickerService {
 
   /** A gzip-only TGS entry asked for by a client that does not take gzip: decode once and keep the JSON. */
   async #addJson(fileId: string, entry: StickerEntry, deadline: Deadline): Promise<StickerEntry> {
-    const decoded = await this.#o.pool.decodeTgs(entry.gzip!, true, deadline.signal);
-    const withJson = makeEntry({ ...entry, plain: decoded.json });
+    const withJson = await this.#converter.withJson(entry, deadline.signal);
     this.#o.memory.set(fileId, withJson);
     return withJson;
   }

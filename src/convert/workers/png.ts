@@ -1,4 +1,4 @@
-import { gunzipSync } from 'node:zlib';
+import { Gunzip } from 'fflate';
 import sharp from 'sharp';
 import { GIFEncoder, applyPalette, quantize } from 'gifenc';
 import { dotLottieRenderer, RendererFailure } from '../render/dotlottie.js';
@@ -14,7 +14,7 @@ const PNG_OPTIONS = { compressionLevel: 6, adaptiveFiltering: true } as const;
 async function loadTgs(task: { gzip: Uint8Array; maxLottieBytes: number; width: number; height: number }): Promise<LoadedAnimation | EncodeResult> {
   let json: string;
   try {
-    const doc: unknown = JSON.parse(gunzipSync(task.gzip, { maxOutputLength: task.maxLottieBytes }).toString('utf8'));
+    const doc: unknown = JSON.parse(gunzipCapped(task.gzip, task.maxLottieBytes));
     stripExpressions(doc);
     json = JSON.stringify(doc);
   } catch {
@@ -25,6 +25,23 @@ async function loadTgs(task: { gzip: Uint8Array; maxLottieBytes: number; width: 
   } catch (err) {
     return { ok: false, detail: (err as Error).message, recycle: err instanceof RendererFailure };
   }
+}
+
+/**
+ * Pure-JS gunzip (fflate) with an output cap. Render tasks can be stopped at their deadline by terminating
+ * the thread, and Node aborts the whole process if that happens inside a native zlib call; JavaScript can
+ * be interrupted anywhere. (The input was validated when the sticker was stored.)
+ */
+function gunzipCapped(gz: Uint8Array, max: number): string {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const g = new Gunzip((chunk) => {
+    size += chunk.length;
+    if (size > max) throw new Error(`decompressed data exceeds ${max} bytes`);
+    parts.push(chunk);
+  });
+  g.push(gz, true);
+  return Buffer.concat(parts, size).toString('utf8');
 }
 
 const failed = (x: LoadedAnimation | EncodeResult): x is EncodeResult => 'ok' in x;

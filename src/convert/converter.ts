@@ -1,0 +1,65 @@
+import { errors } from '../errors.js';
+import { contentTypes, detectFormat } from '../formats.js';
+import { makeEntry, type StickerEntry } from '../sticker/entry.js';
+import type { VariantSpec } from '../sticker/variant.js';
+import type { ProcessPool } from './pool.js';
+
+export type ConvertSpec = Exclude<VariantSpec, { kind: 'as-stored' }>;
+
+/**
+ * The conversion engine, shared by the sticker route, POST /convert and the CLI: file bytes to a stored
+ * entry (format detected, TGS validated), and a stored entry to any output variant. All work is in the pool.
+ */
+export class Converter {
+  constructor(private readonly pool: ProcessPool) {}
+
+  /** The sticker as stored: TGS decoded and validated (Lottie), anything else as it is. Throws 422 for unknown bytes. */
+  async stored(data: Buffer, fileUniqueId: string, wantJson: boolean, signal?: AbortSignal): Promise<StickerEntry> {
+    const format = detectFormat(data);
+    if (format === undefined) throw errors.unsupportedFormat('not a TGS, WebP, WebM, PNG, JPEG or GIF file');
+    if (format !== 'tgs') {
+      return makeEntry({ fileUniqueId, original: format, output: format, contentType: contentTypes[format], isConverted: false, conversionMs: 0, plain: data });
+    }
+    const started = performance.now();
+    const decoded = await this.pool.decodeTgs(data, wantJson, signal);
+    return makeEntry({
+      fileUniqueId,
+      original: 'tgs',
+      output: 'lottie',
+      contentType: contentTypes.lottie,
+      isConverted: true,
+      conversionMs: performance.now() - started,
+      gzip: decoded.gzip,
+      plain: decoded.json,
+      info: decoded.info,
+    });
+  }
+
+  /** A stored TGS that lacks its JSON gets it (for clients that do not take gzip). */
+  async withJson(entry: StickerEntry, signal?: AbortSignal): Promise<StickerEntry> {
+    const decoded = await this.pool.decodeTgs(entry.gzip!, true, signal);
+    return makeEntry({ ...entry, plain: decoded.json });
+  }
+
+  async convert(base: StickerEntry, spec: ConvertSpec, signal?: AbortSignal): Promise<StickerEntry> {
+    const common = { fileUniqueId: base.fileUniqueId, original: base.original, isConverted: true };
+    if (spec.kind === 'original') {
+      return makeEntry({ ...common, output: 'tgs', contentType: contentTypes.tgs, isConverted: false, conversionMs: 0, plain: base.gzip, etag: `${base.etag.slice(0, -1)}-tgs"` });
+    }
+    const { background } = spec;
+    const r =
+      base.original !== 'tgs'
+        ? await this.pool.imagePng(base.plain!, { size: spec.width || undefined, background, format: spec.kind, quality: spec.kind === 'png' ? undefined : spec.quality }, signal)
+        : spec.kind === 'png'
+          ? await this.pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background }, signal)
+          : await this.pool.renderAnimated(base.gzip!, { format: spec.kind, width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background }, signal);
+    return makeEntry({
+      ...common,
+      output: spec.kind,
+      contentType: contentTypes[spec.kind],
+      conversionMs: r.ms,
+      plain: r.data,
+      outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs },
+    });
+  }
+}
