@@ -16,6 +16,7 @@ import { stickerRoutes } from './routes/stickers.js';
 import { healthRoutes } from './routes/health.js';
 import { formatRoutes } from './routes/formats.js';
 import { cacheRoutes } from './routes/cache.js';
+import { convertRoutes } from './routes/convert.js';
 
 /** What the app needs from outside; anything left out is created from config and closed with the app. */
 export interface AppDeps {
@@ -46,7 +47,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // A log line per cache hit would cost more than serving it; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 1024 }, // long ids must reach our validation (400), not the router's 404
-    bodyLimit: 1024 * 1024,
+    bodyLimit: 64 * 1024, // only POST /convert takes a body, with its own limit
     return503OnClosing: true,
     trustProxy: config.trustProxy, // off by default: a client must not pick its own identity via X-Forwarded-For
     forceCloseConnections: 'idle',
@@ -194,6 +195,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(formatRoutes);
   await app.register(cacheRoutes);
   await app.register(stickerRoutes);
+  await app.register(convertRoutes);
 
   app.addHook('onClose', async () => {
     stats.close();

@@ -50,6 +50,8 @@ const schema = z.object({
   MAX_LOTTIE_BYTES: int(1024, 1024 ** 3).default(16 * 1024 * 1024),
   PROCESS_QUEUE_MAX: int(0, 1_000_000).default(256),
   MAX_OUTPUT_SIZE: int(16, 4096).default(1024),
+  UPLOAD_ENABLED: bool.default(true),
+  MAX_UPLOAD_MB: seconds(0.001, 512).default(10),
   REDIS_ENABLED: bool.default(true),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   REDIS_HOST: z.string().min(1).optional(),
@@ -98,6 +100,8 @@ export type Config = Readonly<{
     conversionTimeoutMs: number;
     /** Largest edge of a converted image, px. */
     maxOutputSize: number;
+    /** POST /convert: undefined when UPLOAD_ENABLED=false. */
+    maxUploadBytes: number | undefined;
   }>;
   pool: Readonly<{ threads: number; queueMax: number }>;
   cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number }>;
@@ -163,6 +167,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       endpointTimeoutMs: e.ENDPOINT_TIMEOUT_SEC * sec,
       conversionTimeoutMs: e.CONVERSION_TIMEOUT_SEC * sec,
       maxOutputSize: e.MAX_OUTPUT_SIZE,
+      maxUploadBytes: e.UPLOAD_ENABLED ? Math.floor(e.MAX_UPLOAD_MB * 1024 * 1024) : undefined,
     },
     pool: { threads, queueMax: e.PROCESS_QUEUE_MAX },
     cache: {

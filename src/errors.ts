@@ -27,6 +27,7 @@ export const errors = {
   fileNotFound: def('FILE_NOT_FOUND', 404, (description: string) => `File not found at Telegram: ${description}`),
   fileTooBig: def('FILE_TOO_BIG', 413, (limitBytes: number, detail: string) => `File is too big (${detail}); the limit is ${limitBytes} bytes`),
   unsupportedFormat: def('UNSUPPORTED_FORMAT', 422, (what: string) => `Unsupported file format: ${what}`),
+  emptyUpload: def('EMPTY_UPLOAD', 400, () => 'The request body must be a sticker file (TGS, WebP, WebM, PNG, JPEG or GIF)'),
   unrenderable: def('UNRENDERABLE', 422, (why: string) => `The sticker cannot be converted: ${why}`),
   badParameter: def('INVALID_PARAMETER', 400, (name: string, expected: string) => `Invalid query parameter "${name}": ${expected}`),
   impossibleFormat: def('IMPOSSIBLE_FORMAT', 400, (why: string) => why),

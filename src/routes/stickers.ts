@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { validateFileId, type Served } from '../sticker/service.js';
 import { parseVariantQuery, resolveVariant, type VariantQuery } from '../sticker/variant.js';
 import type { StickerEntry } from '../sticker/entry.js';
-
+import { acceptsGzip, entryHeaders, send } from './respond.js';
 
 export async function stickerRoutes(app: FastifyInstance): Promise<void> {
   const { stickers, config } = app;
@@ -63,86 +63,3 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
   });
 }
 
-/**
- * Writes the response straight to the socket: the headers are a flat array prepared once per entry, which
- * skips Fastify's per-header bookkeeping and onSend pipeline on the hottest path. Headers that hooks set on
- * the reply (rate limits, say) are carried over.
- */
-function send(reply: FastifyReply, s: Served, fixed: string[], etag: string, ifNoneMatch: string | undefined, fileId: string, started: number) {
-  const headers = fixed.slice();
-  headers.push('x-file-id', fileId, 'x-cache-status', s.cache);
-  const extra = reply.getHeaders();
-  for (const k in extra) headers.push(k, String(extra[k]));
-  const res = reply.raw;
-  reply.hijack();
-  if (ifNoneMatch !== undefined && matches(ifNoneMatch, etag)) {
-    headers.push('x-processing-time-ms', elapsed(started));
-    res.writeHead(304, headers);
-    res.end();
-    return;
-  }
-  headers.push('content-length', String(s.body.length), 'x-processing-time-ms', elapsed(started));
-  res.writeHead(200, headers);
-  res.end(reply.request.method === 'HEAD' ? undefined : s.body);
-}
-
-function entryHeaders(s: Served, cacheControl: string): string[] {
-  const e = s.entry;
-  const h = [
-    'content-type', e.contentType,
-    'etag', s.gzip ? e.etagGzip : e.etag,
-    'cache-control', cacheControl,
-    'x-original-format', e.original,
-    'x-output-format', e.output,
-    'x-file-size', String(e.gzip?.length ?? e.plain!.length),
-    'x-is-converted', String(e.isConverted),
-    'x-conversion-time-ms', e.conversionMs.toFixed(2),
-  ]; // prettier-ignore
-  // Only TGS has two representations; caches must key them on Accept-Encoding.
-  if (e.gzip) h.push('vary', 'Accept-Encoding');
-  if (s.gzip) h.push('content-encoding', 'gzip');
-  if (e.info && e.output === 'lottie') {
-    h.push('x-lottie-frames', String(e.info.frames), 'x-lottie-frame-rate', String(e.info.frameRate));
-    h.push('x-lottie-dimensions', `${e.info.width}x${e.info.height}`);
-  }
-  if (e.outputDims) {
-    h.push('x-output-width', String(e.outputDims.width), 'x-output-height', String(e.outputDims.height), 'x-output-frames', String(e.outputDims.frames));
-    if (e.outputDims.durationMs !== undefined) h.push('x-output-duration-ms', String(e.outputDims.durationMs));
-  }
-  return h;
-}
-
-const elapsed = (started: number) => (performance.now() - started).toFixed(2);
-
-/** RFC 9110 If-None-Match: "*" or a list of entity tags, compared weakly. */
-function matches(header: string, etag: string): boolean {
-  if (header.trim() === '*') return true;
-  for (const part of header.split(',')) {
-    const tag = part.trim();
-    if (tag === etag || tag === `W/${etag}`) return true;
-  }
-  return false;
-}
-
-// Accept-Encoding values repeat across requests; remember the answer for the few that occur.
-const gzipMemo = new Map<string, boolean>();
-
-/** True when the client accepts gzip (by name or "*") with a non-zero q-value. */
-export function acceptsGzip(header: string | undefined): boolean {
-  if (!header) return false;
-  const memo = gzipMemo.get(header);
-  if (memo !== undefined) return memo;
-  let yes = false;
-  let star: boolean | undefined;
-  let named: boolean | undefined;
-  for (const part of header.split(',')) {
-    const [name, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith('q='));
-    const ok = q === undefined || Number(q.slice(2)) > 0;
-    if (name === 'gzip' || name === 'x-gzip') named = ok;
-    else if (name === '*') star = ok;
-  }
-  yes = named ?? star ?? false;
-  if (gzipMemo.size < 256) gzipMemo.set(header, yes);
-  return yes;
-}

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+import { availableParallelism } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Converter } from './convert/converter.js';
+import { ProcessPool } from './convert/pool.js';
+import { AppError } from './errors.js';
+import { parseVariantQuery, resolveVariant } from './sticker/variant.js';
+
+const USAGE = `Usage:
+  sticker-processor                       run the service (same as npm start)
+  sticker-processor convert <file|dir> [--format lottie|original|png|webp|gif] [--size N] [--frame N]
+                            [--fps N] [--quality N] [--background rrggbb] [-o <file|dir>]
+
+Converts sticker files (TGS, WebP, PNG, JPEG, GIF) with the service's engine; needs no Telegram and no Redis.
+A directory is converted file by file into the -o directory (default: <dir>-converted), with progress on stderr.`;
+
+const EXTENSIONS: Record<string, string> = { lottie: 'json', original: 'tgs', png: 'png', webp: 'webp', gif: 'gif', tgs: 'tgs', jpeg: 'jpg', webm: 'webm' };
+
+/** Exit code: 0 when every file converted, 1 when any failed, 2 for bad usage. */
+export async function convertCommand(argv: string[], out: NodeJS.WriteStream = process.stderr): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string' },
+        size: { type: 'string' },
+        frame: { type: 'string' },
+        fps: { type: 'string' },
+        quality: { type: 'string' },
+        background: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    out.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length !== 1) {
+    out.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const { output, help: _help, ...query } = values;
+  let q;
+  try {
+    q = parseVariantQuery(query, 4096);
+  } catch (err) {
+    out.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  const input = positionals[0];
+  let isDir: boolean;
+  try {
+    isDir = statSync(input).isDirectory();
+  } catch {
+    out.write(`No such file or directory: ${input}\n`);
+    return 2;
+  }
+  const files = isDir ? readdirSync(input).filter((f) => statSync(join(input, f)).isFile()).sort().map((f) => join(input, f)) : [input];
+  const outDir = isDir ? (output ?? `${input.replace(/\/+$/, '')}-converted`) : undefined;
+  if (outDir) mkdirSync(outDir, { recursive: true });
+
+  const pool = new ProcessPool({ threads: availableParallelism(), queueMax: 1024, taskTimeoutMs: 120_000, maxLottieBytes: 64 * 1024 * 1024 });
+  const converter = new Converter(pool);
+  let failed = 0;
+  let done = 0;
+  const progress = () => {
+    if (!isDir) return;
+    const width = 30;
+    const filled = Math.round((done / files.length) * width);
+    out.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${files.length}${failed ? `, ${failed} failed` : ''}`);
+  };
+  try {
+    // Files go to the pool together; its threads take them in turn.
+    await Promise.all(
+      files.map(async (file) => {
+        try {
+          const stored = await converter.stored(readFileSync(file), basename(file), true);
+          const spec = resolveVariant(q, stored, 4096);
+          const result = spec.kind === 'as-stored' ? stored : await converter.convert(stored, spec);
+          const ext = EXTENSIONS[result.output] ?? 'bin';
+          const target = outDir ? join(outDir, `${basename(file, extname(file))}.${ext}`) : (output ?? `${file.slice(0, file.length - extname(file).length)}.${ext}`);
+          writeFileSync(target, result.plain ?? result.gzip!);
+          if (!isDir) out.write(`${file} -> ${target} (${result.output}, ${(result.plain ?? result.gzip!).length} bytes)\n`);
+        } catch (err) {
+          failed++;
+          const why = err instanceof AppError ? err.message : `unexpected error: ${(err as Error).message}`;
+          out.write(`${isDir ? '\n' : ''}${file}: ${why}\n`);
+        } finally {
+          done++;
+          progress();
+        }
+      }),
+    );
+  } finally {
+    await pool.close();
+  }
+  if (isDir) out.write(`\n${files.length - failed} converted into ${outDir}${failed ? `, ${failed} failed` : ''}\n`);
+  return failed > 0 ? 1 : 0;
+}
+
+if (require.main === module) {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === 'convert') {
+    convertCommand(rest).then((code) => process.exit(code));
+  } else if (command === undefined || command === 'serve') {
+    require('./main.js');
+  } else {
+    process.stderr.write(`Unknown command: ${command}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
