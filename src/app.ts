@@ -126,6 +126,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     filePathTtlMs: config.cache.filePathTtlMs,
     redis,
     bus,
+    ffmpegPath: config.limits.ffmpegPath,
   });
 
   const stats = deps.stats ?? localStats();

@@ -51,6 +51,7 @@ const schema = z.object({
   PROCESS_QUEUE_MAX: int(0, 1_000_000).default(256),
   MAX_OUTPUT_SIZE: int(16, 4096).default(1024),
   UPLOAD_ENABLED: bool.default(true),
+  FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
   MAX_UPLOAD_MB: seconds(0.001, 512).default(10),
   REDIS_ENABLED: bool.default(true),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
@@ -102,6 +103,8 @@ export type Config = Readonly<{
     maxOutputSize: number;
     /** POST /convert: undefined when UPLOAD_ENABLED=false. */
     maxUploadBytes: number | undefined;
+    /** The ffmpeg binary for video stickers. */
+    ffmpegPath: string;
   }>;
   pool: Readonly<{ threads: number; queueMax: number }>;
   cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number }>;
@@ -168,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       conversionTimeoutMs: e.CONVERSION_TIMEOUT_SEC * sec,
       maxOutputSize: e.MAX_OUTPUT_SIZE,
       maxUploadBytes: e.UPLOAD_ENABLED ? Math.floor(e.MAX_UPLOAD_MB * 1024 * 1024) : undefined,
+      ffmpegPath: e.FFMPEG_PATH,
     },
     pool: { threads, queueMax: e.PROCESS_QUEUE_MAX },
     cache: {

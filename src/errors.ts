@@ -31,7 +31,7 @@ export const errors = {
   unrenderable: def('UNRENDERABLE', 422, (why: string) => `The sticker cannot be converted: ${why}`),
   badParameter: def('INVALID_PARAMETER', 400, (name: string, expected: string) => `Invalid query parameter "${name}": ${expected}`),
   impossibleFormat: def('IMPOSSIBLE_FORMAT', 400, (why: string) => why),
-  notImplemented: def('NOT_IMPLEMENTED', 501, (what: string) => `${what} is not available yet`),
+  ffmpegMissing: def('FFMPEG_MISSING', 501, () => 'Converting video stickers needs ffmpeg, which is not installed on this server (apt-get install ffmpeg, or set FFMPEG_PATH)'),
   corruptSticker: def('CORRUPT_STICKER', 422, (why: string) => `The sticker file is corrupt: ${why}`),
   telegramRateLimited: def(
     'TELEGRAM_RATE_LIMITED',

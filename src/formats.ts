@@ -1,7 +1,8 @@
 /** Input formats the service recognises, detected from magic bytes rather than trusted from a file name. */
 export type InputFormat = 'tgs' | 'webp' | 'webm' | 'png' | 'jpeg' | 'gif';
 
-export const contentTypes: Record<InputFormat | 'lottie', string> = {
+export const contentTypes: Record<InputFormat | 'lottie' | 'mp4', string> = {
+  mp4: 'video/mp4',
   tgs: 'application/x-tgsticker',
   lottie: 'application/json',
   webp: 'image/webp',
@@ -39,11 +40,11 @@ export const supportedFormats = {
   conversions: {
     tgs: ['lottie', 'png', 'webp', 'gif', 'original'],
     webp: ['original', 'png', 'webp', 'gif'],
-    webm: ['original'],
+    webm: ['original', 'mp4', 'webp', 'gif', 'png'],
     png: ['original', 'png', 'webp', 'gif'],
     jpeg: ['original', 'png', 'webp', 'gif'],
     gif: ['original', 'png', 'webp', 'gif'],
   },
   notes:
-    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background); format=webp and format=gif the whole animation (size, fps, quality, background). Other formats pass through unchanged by default.',
+    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background); format=webp and format=gif the whole animation (size, fps, quality, background). Video stickers convert through ffmpeg to mp4, webp, gif or png (first frame). Other formats pass through unchanged by default.',
 } as const;

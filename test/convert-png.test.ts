@@ -65,11 +65,10 @@ describe('GET /stickers/:fileId?format=png', () => {
 
   test('bad parameters are 400 naming the parameter and the allowed range; impossible requests say why', async () => {
     const cases: Array<[string, string, number, RegExp]> = [
-      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png, webp, gif/],
+      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png, webp, gif, mp4/],
       ['format=webp&frame=2', 'tgs', 400, /frame applies to format=png/],
       ['format=webp&quality=0', 'tgs', 400, /"quality": an integer from 1 to 100/],
       ['format=png&fps=10', 'tgs', 400, /fps and quality apply to format=webp and gif/],
-      ['format=webp', 'webm', 501, /video stickers/],
       ['format=png&size=8', 'tgs', 400, /"size": an integer from 16 to 1024/],
       ['format=png&size=4096', 'tgs', 400, /"size": an integer from 16 to 1024/],
       ['format=png&frame=180', 'tgs', 400, /"frame": an integer from 0 to 179 for this sticker/],
@@ -77,7 +76,8 @@ describe('GET /stickers/:fileId?format=png', () => {
       ['format=png&background=red', 'tgs', 400, /"background"/],
       ['format=lottie', 'webp', 400, /needs an animated \(TGS\) sticker/],
       ['size=64', 'tgs', 400, /apply to image formats/],
-      ['format=png', 'webm', 501, /video stickers/],
+      ['format=png&background=fff', 'webm', 400, /background is not supported for video/],
+      ['format=mp4', 'tgs', 400, /format=mp4 is for video/],
     ];
     for (const [q, id, status, re] of cases) {
       const res = await get(q, id);

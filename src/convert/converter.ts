@@ -3,6 +3,7 @@ import { contentTypes, detectFormat } from '../formats.js';
 import { makeEntry, type StickerEntry } from '../sticker/entry.js';
 import type { VariantSpec } from '../sticker/variant.js';
 import type { ProcessPool } from './pool.js';
+import { VideoConverter } from './video.js';
 
 export type ConvertSpec = Exclude<VariantSpec, { kind: 'as-stored' }>;
 
@@ -11,7 +12,10 @@ export type ConvertSpec = Exclude<VariantSpec, { kind: 'as-stored' }>;
  * entry (format detected, TGS validated), and a stored entry to any output variant. All work is in the pool.
  */
 export class Converter {
-  constructor(private readonly pool: ProcessPool) {}
+  constructor(
+    private readonly pool: ProcessPool,
+    private readonly video: VideoConverter = new VideoConverter(),
+  ) {}
 
   /** The sticker as stored: TGS decoded and validated (Lottie), anything else as it is. Throws 422 for unknown bytes. */
   async stored(data: Buffer, fileUniqueId: string, wantJson: boolean, signal?: AbortSignal): Promise<StickerEntry> {
@@ -46,6 +50,11 @@ export class Converter {
     if (spec.kind === 'original') {
       return makeEntry({ ...common, output: 'tgs', contentType: contentTypes.tgs, isConverted: false, conversionMs: 0, plain: base.gzip, etag: `${base.etag.slice(0, -1)}-tgs"` });
     }
+    if (spec.kind === 'video') {
+      const v = await this.video.convert(base.plain!, spec, signal);
+      const dims = spec.format === 'mp4' ? undefined : await imageDims(v.data);
+      return makeEntry({ ...common, output: spec.format, contentType: contentTypes[spec.format], conversionMs: v.ms, plain: v.data, outputDims: dims });
+    }
     const { background } = spec;
     const r =
       base.original !== 'tgs'
@@ -62,4 +71,12 @@ export class Converter {
       outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs },
     });
   }
+}
+
+/** Width, height and frame count of an image ffmpeg produced, read by libvips (loaded only for video output). */
+async function imageDims(data: Buffer): Promise<{ width: number; height: number; frames: number; durationMs?: number }> {
+  const sharp = (require('sharp') as typeof import('sharp'));
+  const m = await sharp(data, { animated: true }).metadata();
+  const frames = m.pages ?? 1;
+  return { width: m.width ?? 0, height: m.pageHeight ?? m.height ?? 0, frames, durationMs: m.delay ? m.delay.reduce((a, b) => a + b, 0) : undefined };
 }

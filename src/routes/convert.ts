@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Converter } from '../convert/converter.js';
+import { VideoConverter } from '../convert/video.js';
 import { Deadline } from '../deadline.js';
 import { errors } from '../errors.js';
 import { parseVariantQuery, resolveVariant } from '../sticker/variant.js';
@@ -13,7 +14,7 @@ import { acceptsGzip, entryHeaders, send } from './respond.js';
 export async function convertRoutes(app: FastifyInstance): Promise<void> {
   const limit = app.config.limits.maxUploadBytes;
   if (limit === undefined) return; // UPLOAD_ENABLED=false
-  const converter = new Converter(app.pool);
+  const converter = new Converter(app.pool, new VideoConverter(app.config.limits.ffmpegPath));
   const { maxOutputSize, endpointTimeoutMs } = app.config.limits;
 
   // Any content type: the format is read from the bytes, never from a header the client chose.

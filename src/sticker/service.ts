@@ -8,6 +8,7 @@ import type { ProcessPool } from '../convert/pool.js';
 import { DownloadNotFound, type TelegramClient, type TelegramFile } from '../telegram/client.js';
 import { makeEntry, type StickerEntry } from './entry.js';
 import { Converter, type ConvertSpec } from '../convert/converter.js';
+import { VideoConverter } from '../convert/video.js';
 import { variantKey } from './variant.js';
 
 export interface StickerServiceOptions {
@@ -22,6 +23,7 @@ export interface StickerServiceOptions {
   /** The shared tier; when set, one replica fetches a sticker while the others wait for it. */
   redis?: RedisTier;
   bus: Bus;
+  ffmpegPath?: string;
 }
 
 export interface Served {
@@ -59,7 +61,7 @@ export class StickerService {
 
   constructor(options: StickerServiceOptions) {
     this.#o = options;
-    this.#converter = new Converter(options.pool);
+    this.#converter = new Converter(options.pool, new VideoConverter(options.ffmpegPath));
     options.bus.onEvent((e) => this.#onEvent(e));
   }
 

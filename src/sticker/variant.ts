@@ -3,7 +3,7 @@ import { errors } from '../errors.js';
 import type { StickerEntry } from './entry.js';
 
 /** Output formats this build can produce; the list grows with the encoders. */
-export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif'] as const;
+export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif', 'mp4'] as const;
 export type RequestedFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface VariantQuery {
@@ -48,7 +48,8 @@ export type VariantSpec =
   | { kind: 'as-stored' } // TGS as Lottie (gzip or JSON), everything else as Telegram has it
   | { kind: 'original' } // TGS bytes as application/x-tgsticker
   | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] }
-  | { kind: 'webp' | 'gif'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] };
+  | { kind: 'webp' | 'gif'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
+  | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4'; size?: number; fps?: number; quality: number };
 
 export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSize: number): VariantSpec {
   const format = q.format;
@@ -65,6 +66,13 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
     return base.original === 'tgs' ? { kind: 'original' } : { kind: 'as-stored' };
   }
   const background = parseColour(q.background);
+  if (base.original === 'webm') {
+    if (q.background !== undefined) throw errors.impossibleFormat('background is not supported for video stickers yet');
+    if (q.frame !== undefined) throw errors.impossibleFormat('frame applies to animated (TGS) stickers');
+    // Telegram's video stickers are at most 30 fps, so the source rate is kept unless a lower one is asked for.
+    return { kind: 'video', format, size: q.size, fps: q.fps === undefined ? undefined : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : 60), quality: q.quality ?? 80 };
+  }
+  if (format === 'mp4') throw errors.impossibleFormat(`format=mp4 is for video (WebM) stickers; this file is ${base.original}`);
   if (format === 'webp' || format === 'gif') {
     if (q.frame !== undefined) throw errors.impossibleFormat(`frame applies to format=png; format=${format} is the whole animation`);
     if (base.original === 'tgs') {
@@ -76,7 +84,6 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
       const fps = Math.min(q.fps ?? source, source, format === 'gif' ? GIF_MAX_FPS : Infinity);
       return { kind: format, width, height, fps, quality: q.quality ?? 80, background };
     }
-    if (base.original === 'webm') throw errors.notImplemented(`Converting video stickers (WebM) to ${format}`);
     if (base.original === format && q.size === undefined && q.background === undefined && q.quality === undefined) return { kind: 'as-stored' };
     if (q.fps !== undefined) throw errors.impossibleFormat('fps applies to animated stickers');
     return { kind: format, width: q.size ?? 0, height: q.size ?? 0, fps: 0, quality: q.quality ?? 80, background };
@@ -88,7 +95,6 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
     if (frame >= info.frames) throw errors.badParameter('frame', `an integer from 0 to ${info.frames - 1} for this sticker`);
     return { kind: 'png', ...fit(info.width, info.height, q.size, maxOutputSize), frame, background };
   }
-  if (base.original === 'webm') throw errors.notImplemented('Converting video stickers (WebM) to png');
   if ((q.frame ?? 0) > 0) throw errors.badParameter('frame', '0 for a static image');
   return { kind: 'png', width: q.size ?? 0, height: q.size ?? 0, frame: 0, background };
 }
@@ -105,6 +111,8 @@ export function variantKey(v: VariantSpec): string {
     case 'webp':
     case 'gif':
       return `${v.kind}-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
+    case 'video':
+      return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}`;
   }
 }
 

@@ -1,0 +1,89 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { errors } from '../errors.js';
+
+export interface VideoSpec {
+  format: 'gif' | 'webp' | 'mp4' | 'png';
+  /** Longer edge, aspect kept; undefined keeps the source size. */
+  size?: number;
+  /** Output frame rate, only when asked for (a rate above the source's would duplicate frames). */
+  fps?: number;
+  quality: number;
+}
+
+export interface VideoResult {
+  data: Buffer;
+  ms: number;
+}
+
+const MAX_OUTPUT = 256 * 1024 * 1024;
+
+/**
+ * Video stickers (WebM, VP9 with alpha) through an ffmpeg child process: bytes in on stdin, result out on
+ * stdout, no temporary files. The libvpx-vp9 decoder is named explicitly, since ffmpeg's own VP9 decoder
+ * drops the alpha channel. Killed at the deadline.
+ */
+export class VideoConverter {
+  #available: boolean | undefined;
+
+  constructor(private readonly ffmpeg = 'ffmpeg') {}
+
+  get available(): boolean {
+    this.#available ??= spawnSync(this.ffmpeg, ['-version'], { stdio: 'ignore' }).status === 0;
+    return this.#available;
+  }
+
+  async convert(data: Buffer, spec: VideoSpec, signal?: AbortSignal): Promise<VideoResult> {
+    if (!this.available) throw errors.ffmpegMissing();
+    const started = performance.now();
+    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-c:v', 'libvpx-vp9', '-i', 'pipe:0', ...outputArgs(spec), 'pipe:1'];
+    const child = spawn(this.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let stderr = '';
+    let tooBig = false;
+    child.stdout.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_OUTPUT) {
+        tooBig = true;
+        child.kill('SIGKILL');
+      } else chunks.push(c);
+    });
+    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+    child.stdin.on('error', () => undefined); // ffmpeg may stop reading early on bad input; its exit code tells
+    child.stdin.end(data);
+    const onAbort = () => child.kill('SIGKILL');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const code = await new Promise<number | null>((resolve, reject) => {
+        child.once('error', reject);
+        child.once('close', resolve);
+      });
+      if (signal?.aborted) throw signal.reason;
+      if (tooBig) throw errors.unrenderable(`the converted video is larger than ${MAX_OUTPUT} bytes`);
+      if (code !== 0) throw errors.unrenderable(`ffmpeg could not convert the video: ${stderr.trim().split('\n').pop() ?? `exit ${code}`}`);
+      return { data: Buffer.concat(chunks, size), ms: performance.now() - started };
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }
+}
+
+function outputArgs(spec: VideoSpec): string[] {
+  const filters: string[] = [];
+  if (spec.fps) filters.push(`fps=${spec.fps}`);
+  if (spec.size) filters.push(`scale=${spec.size}:${spec.size}:force_original_aspect_ratio=decrease`);
+  const chain = (extra: string[]) => [...filters, ...extra].join(',') || 'null';
+  switch (spec.format) {
+    case 'gif':
+      // One palette with a slot reserved for transparency; alpha becomes binary at 128.
+      return ['-filter_complex', `${chain([])},split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse=alpha_threshold=128`, '-loop', '0', '-f', 'gif'];
+    case 'webp':
+      return ['-vf', chain([]), '-c:v', 'libwebp_anim', '-lossless', '0', '-q:v', String(spec.quality), '-loop', '0', '-f', 'webp'];
+    case 'mp4':
+      // Even dimensions and yuv420p for players everywhere; fragmented so it can be written to a pipe.
+      return ['-vf', chain(['scale=trunc(iw/2)*2:trunc(ih/2)*2']), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(Math.round(51 - (spec.quality * 33) / 100)), '-pix_fmt', 'yuv420p', '-an', '-movflags', 'frag_keyframe+empty_moov', '-f', 'mp4'];
+    case 'png':
+      return ['-vf', chain([]), '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png'];
+  }
+}
