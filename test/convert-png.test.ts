@@ -65,7 +65,7 @@ describe('GET /stickers/:fileId?format=png', () => {
 
   test('bad parameters are 400 naming the parameter and the allowed range; impossible requests say why', async () => {
     const cases: Array<[string, string, number, RegExp]> = [
-      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png, webp, gif, mp4/],
+      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png, webp, gif, mp4, auto/],
       ['format=webp&frame=2', 'tgs', 400, /frame applies to format=png/],
       ['format=webp&quality=0', 'tgs', 400, /"quality": an integer from 1 to 100/],
       ['format=png&fps=10', 'tgs', 400, /fps and quality apply to format=webp and gif/],
@@ -134,6 +134,18 @@ describe('GET /stickers/:fileId?format=png', () => {
     assert.deepEqual([meta.format, meta.width, meta.height], ['webp', 100, 75]);
     const same = await get('format=webp', 'webp');
     assert.deepEqual(same.rawPayload, WEBP);
+  });
+
+  test('format=auto follows the Accept header and says so with Vary: Accept', async () => {
+    const browser = await t.app.inject({ url: `/stickers/${fid('tgs')}?format=auto&size=64`, headers: { accept: 'image/avif,image/webp,image/apng,image/*,*/*;q=0.8' } });
+    assert.equal(browser.headers['content-type'], 'image/webp');
+    assert.match(String(browser.headers.vary), /Accept/);
+    const gifOnly = await t.app.inject({ url: `/stickers/${fid('tgs')}?format=auto&size=64`, headers: { accept: 'image/gif, image/webp;q=0' } });
+    assert.equal(gifOnly.headers['content-type'], 'image/gif');
+    const api = await t.app.inject({ url: `/stickers/${fid('tgs')}?format=auto`, headers: { accept: 'application/json' } });
+    assert.equal(api.headers['x-output-format'], 'lottie');
+    const anything = await t.app.inject({ url: `/stickers/${fid('tgs')}?format=auto&size=64`, headers: { accept: '*/*' } });
+    assert.equal(anything.headers['content-type'], 'image/png', 'no explicit type: an image was asked for by size, so PNG');
   });
 
   test('unknown query parameters are ignored', async () => {

@@ -4,7 +4,7 @@ import { Converter } from '../convert/converter.js';
 import { VideoConverter } from '../convert/video.js';
 import { Deadline } from '../deadline.js';
 import { errors } from '../errors.js';
-import { parseVariantQuery, resolveVariant } from '../sticker/variant.js';
+import { parseVariantQuery, resolveVariant, withAutoFormat } from '../sticker/variant.js';
 import { acceptsGzip, entryHeaders, send } from './respond.js';
 
 /**
@@ -30,7 +30,8 @@ export async function convertRoutes(app: FastifyInstance): Promise<void> {
     try {
       const id = createHash('sha1').update(body).digest('base64url');
       let entry = await converter.stored(body, `upload-${id}`, !gzip, deadline.signal);
-      const spec = resolveVariant(q, entry, maxOutputSize);
+      if (q.format === 'auto') reply.header('vary', 'Accept');
+      const spec = resolveVariant(withAutoFormat(q, req.headers.accept, entry.original), entry, maxOutputSize);
       if (spec.kind !== 'as-stored') entry = await converter.convert(entry, spec, deadline.signal);
       // Only the stored TGS has a gzip representation; a converted result is sent as it is.
       const asGzip = spec.kind === 'as-stored' && gzip && entry.gzip !== undefined;

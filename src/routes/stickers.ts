@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { validateFileId, type Served } from '../sticker/service.js';
-import { parseVariantQuery, resolveVariant, type VariantQuery } from '../sticker/variant.js';
+import { parseVariantQuery, resolveVariant, withAutoFormat, type VariantQuery } from '../sticker/variant.js';
 import type { StickerEntry } from '../sticker/entry.js';
 import { acceptsGzip, entryHeaders, send } from './respond.js';
 
@@ -38,9 +38,15 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
     return Object.values(q).every((v) => v === undefined) ? undefined : q;
   };
 
-  const variantAndRespond = async (reply: FastifyReply, fileId: string, gzip: boolean, q: VariantQuery, started: number) => {
+  const variantAndRespond = async (reply: FastifyReply, fileId: string, gzip: boolean, query: VariantQuery, started: number) => {
+    let q = query;
     // The stored sticker first (cache, Redis or Telegram): the variant is made from it.
     const base = await stickers.fetch(fileId, true, started);
+    if (q.format === 'auto') {
+      // The answer depends on Accept, so shared caches must key on it.
+      reply.header('vary', 'Accept');
+      q = withAutoFormat(q, reply.request.headers.accept, base.entry.original);
+    }
     const spec = resolveVariant(q, base.entry, maxOutput);
     if (spec.kind === 'as-stored') {
       respond(reply, gzip ? base : await stickers.fetch(fileId, false, started), fileId, started);

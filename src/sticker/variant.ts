@@ -3,7 +3,7 @@ import { errors } from '../errors.js';
 import type { StickerEntry } from './entry.js';
 
 /** Output formats this build can produce; the list grows with the encoders. */
-export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif', 'mp4'] as const;
+export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif', 'mp4', 'auto'] as const;
 export type RequestedFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface VariantQuery {
@@ -51,8 +51,35 @@ export type VariantSpec =
   | { kind: 'webp' | 'gif'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
   | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4'; size?: number; fps?: number; quality: number };
 
+/**
+ * format=auto: the best output the client's Accept header names explicitly (q > 0), for what this sticker
+ * is; a client that names none of them gets the default (Lottie for TGS, the file as it is otherwise).
+ */
+export function chooseFormat(accept: string | undefined, original: StickerEntry['original']): RequestedFormat | undefined {
+  const accepted = new Set<string>();
+  for (const part of (accept ?? '').split(',')) {
+    const [type, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    if (type && (q === undefined || Number(q.slice(2)) > 0)) accepted.add(type);
+  }
+  const preference: Array<[string, RequestedFormat]> =
+    original === 'webm'
+      ? [['video/webm', 'original'], ['video/mp4', 'mp4'], ['image/webp', 'webp'], ['image/gif', 'gif'], ['image/png', 'png']]
+      : original === 'tgs'
+        ? [['application/json', 'lottie'], ['image/webp', 'webp'], ['image/gif', 'gif'], ['image/png', 'png']]
+        : [[`image/${original}`, 'original'], ['image/webp', 'webp'], ['image/png', 'png'], ['image/gif', 'gif']];
+  return preference.find(([type]) => accepted.has(type))?.[1];
+}
+
+/** The query with format=auto replaced by what chooseFormat picks (PNG when image options need an image). */
+export function withAutoFormat(q: VariantQuery, accept: string | undefined, original: StickerEntry['original']): VariantQuery {
+  if (q.format !== 'auto') return q;
+  const imageOptions = q.size !== undefined || q.frame !== undefined || q.background !== undefined || q.fps !== undefined || q.quality !== undefined;
+  return { ...q, format: chooseFormat(accept, original) ?? (imageOptions ? 'png' : undefined) };
+}
+
 export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSize: number): VariantSpec {
-  const format = q.format;
+  const format = q.format === 'auto' ? undefined : q.format;
   const imageParams = q.size !== undefined || q.frame !== undefined || q.background !== undefined || q.fps !== undefined || q.quality !== undefined;
   if (format === undefined || format === 'lottie') {
     if (format === 'lottie' && base.original !== 'tgs') {
