@@ -1,8 +1,9 @@
 /** Input formats the service recognises, detected from magic bytes rather than trusted from a file name. */
 export type InputFormat = 'tgs' | 'webp' | 'webm' | 'png' | 'jpeg' | 'gif';
 
-export const contentTypes: Record<InputFormat | 'lottie' | 'mp4', string> = {
+export const contentTypes: Record<InputFormat | 'lottie' | 'mp4' | 'apng', string> = {
   mp4: 'video/mp4',
+  apng: 'image/apng',
   tgs: 'application/x-tgsticker',
   lottie: 'application/json',
   webp: 'image/webp',
@@ -38,7 +39,7 @@ export const supportedFormats = {
   },
   /** Values of ?format= each input can be served as; the first is the default. */
   conversions: {
-    tgs: ['lottie', 'png', 'webp', 'gif', 'original'],
+    tgs: ['lottie', 'png', 'webp', 'gif', 'apng', 'original'],
     webp: ['original', 'png', 'webp', 'gif'],
     webm: ['original', 'mp4', 'webp', 'gif', 'png'],
     png: ['original', 'png', 'webp', 'gif'],

@@ -1,7 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
+import { readApng } from '../src/convert/workers/apng.js';
 
 const TGS = fixture('sticker_01.tgs'); // 512x448, 180 frames
 const WEBP = fixture('static_webp_800x600.webp');
@@ -65,7 +70,7 @@ describe('GET /stickers/:fileId?format=png', () => {
 
   test('bad parameters are 400 naming the parameter and the allowed range; impossible requests say why', async () => {
     const cases: Array<[string, string, number, RegExp]> = [
-      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png, webp, gif, mp4, auto/],
+      ['format=bmp', 'tgs', 400, /"format": one of original, lottie, png, webp, gif, apng, mp4, auto/],
       ['format=webp&frame=2', 'tgs', 400, /frame applies to format=png/],
       ['format=webp&quality=0', 'tgs', 400, /"quality": an integer from 1 to 100/],
       ['format=png&fps=10', 'tgs', 400, /fps and quality apply to format=webp and gif/],
@@ -126,6 +131,24 @@ describe('GET /stickers/:fileId?format=png', () => {
     assert.equal(w.delay!.reduce((a, b) => a + b, 0), 3000);
     const first = await sharp(white.rawPayload, { page: 0 }).ensureAlpha().raw().toBuffer();
     assert.deepEqual([...first.subarray(0, 4)], [255, 255, 255, 255]);
+  });
+
+  test('format=apng: frame count, endless looping and delays read from its chunks; ffmpeg decodes every frame', async () => {
+    const res = await get('format=apng&size=64&fps=30');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'image/apng');
+    const info = readApng(res.rawPayload);
+    assert.deepEqual([info.width, info.height, info.frames, info.plays, info.delaysMs.length], [64, 56, 90, 0, 90]);
+    assert.equal(info.delaysMs.reduce((a, b) => a + b, 0), 3000);
+    // libvips reads the first frame as a plain PNG; ffprobe, where installed, counts all of them.
+    const meta = await sharp(res.rawPayload).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 64, 56]);
+    const first = await sharp(res.rawPayload).raw().toBuffer(); // decodes the image data, not just the header
+    assert.equal(first.length, 64 * 56 * 4);
+    const file = join(mkdtempSync(join(tmpdir(), 'sp-apng-')), 'a.png');
+    writeFileSync(file, res.rawPayload);
+    const probe = spawnSync('ffprobe', ['-v', 'error', '-f', 'apng', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+    if (probe.status === 0) assert.equal(probe.stdout.trim(), '90');
   });
 
   test('format=webp of a static WebP resizes it; without parameters it is the original file', async () => {

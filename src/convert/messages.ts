@@ -50,7 +50,7 @@ export interface ImagePngTask {
 /** Render a whole TGS into an animated WebP or GIF that loops forever with the source's timing. */
 export interface RenderAnimTask {
   kind: 'render-anim';
-  format: 'webp' | 'gif';
+  format: 'webp' | 'gif' | 'apng';
   gzip: Uint8Array;
   maxLottieBytes: number;
   width: number;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { InputFormat } from '../formats.js';
 import type { LottieInfo } from '../convert/messages.js';
 
-export type OutputFormat = 'lottie' | 'mp4' | InputFormat;
+export type OutputFormat = 'lottie' | 'mp4' | 'apng' | InputFormat;
 
 /** One cached sticker: its representations and the metadata its response headers are made from. */
 export interface StickerEntry {

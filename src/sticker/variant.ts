@@ -3,7 +3,7 @@ import { errors } from '../errors.js';
 import type { StickerEntry } from './entry.js';
 
 /** Output formats this build can produce; the list grows with the encoders. */
-export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif', 'mp4', 'auto'] as const;
+export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif', 'apng', 'mp4', 'auto'] as const;
 export type RequestedFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface VariantQuery {
@@ -48,7 +48,7 @@ export type VariantSpec =
   | { kind: 'as-stored' } // TGS as Lottie (gzip or JSON), everything else as Telegram has it
   | { kind: 'original' } // TGS bytes as application/x-tgsticker
   | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] }
-  | { kind: 'webp' | 'gif'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
+  | { kind: 'webp' | 'gif' | 'apng'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
   | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4'; size?: number; fps?: number; quality: number };
 
 /**
@@ -66,7 +66,7 @@ export function chooseFormat(accept: string | undefined, original: StickerEntry[
     original === 'webm'
       ? [['video/webm', 'original'], ['video/mp4', 'mp4'], ['image/webp', 'webp'], ['image/gif', 'gif'], ['image/png', 'png']]
       : original === 'tgs'
-        ? [['application/json', 'lottie'], ['image/webp', 'webp'], ['image/gif', 'gif'], ['image/png', 'png']]
+        ? [['application/json', 'lottie'], ['image/webp', 'webp'], ['image/apng', 'apng'], ['image/gif', 'gif'], ['image/png', 'png']]
         : [[`image/${original}`, 'original'], ['image/webp', 'webp'], ['image/png', 'png'], ['image/gif', 'gif']];
   return preference.find(([type]) => accepted.has(type))?.[1];
 }
@@ -93,14 +93,15 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
     return base.original === 'tgs' ? { kind: 'original' } : { kind: 'as-stored' };
   }
   const background = parseColour(q.background);
+  if (format === 'apng' && base.original !== 'tgs') throw errors.impossibleFormat(`format=apng is for animated (TGS) stickers for now; this file is ${base.original}`);
   if (base.original === 'webm') {
     if (q.background !== undefined) throw errors.impossibleFormat('background is not supported for video stickers yet');
     if (q.frame !== undefined) throw errors.impossibleFormat('frame applies to animated (TGS) stickers');
     // Telegram's video stickers are at most 30 fps, so the source rate is kept unless a lower one is asked for.
-    return { kind: 'video', format, size: q.size, fps: q.fps === undefined ? undefined : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : 60), quality: q.quality ?? 80 };
+    return { kind: 'video', format: format as 'png' | 'webp' | 'gif' | 'mp4', size: q.size, fps: q.fps === undefined ? undefined : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : 60), quality: q.quality ?? 80 };
   }
   if (format === 'mp4') throw errors.impossibleFormat(`format=mp4 is for video (WebM) stickers; this file is ${base.original}`);
-  if (format === 'webp' || format === 'gif') {
+  if (format === 'webp' || format === 'gif' || format === 'apng') {
     if (q.frame !== undefined) throw errors.impossibleFormat(`frame applies to format=png; format=${format} is the whole animation`);
     if (base.original === 'tgs') {
       const info = base.info!;
@@ -113,7 +114,7 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
     }
     if (base.original === format && q.size === undefined && q.background === undefined && q.quality === undefined) return { kind: 'as-stored' };
     if (q.fps !== undefined) throw errors.impossibleFormat('fps applies to animated stickers');
-    return { kind: format, width: q.size ?? 0, height: q.size ?? 0, fps: 0, quality: q.quality ?? 80, background };
+    return { kind: format as 'webp' | 'gif', width: q.size ?? 0, height: q.size ?? 0, fps: 0, quality: q.quality ?? 80, background };
   }
   if (q.fps !== undefined || q.quality !== undefined) throw errors.impossibleFormat('fps and quality apply to format=webp and gif');
   if (base.original === 'tgs') {
@@ -137,6 +138,7 @@ export function variantKey(v: VariantSpec): string {
       return `png-${v.width}x${v.height}-f${v.frame}-${colourKey(v.background)}`;
     case 'webp':
     case 'gif':
+    case 'apng':
       return `${v.kind}-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
     case 'video':
       return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}`;

@@ -1,6 +1,7 @@
 import { Gunzip } from 'fflate';
 import sharp from 'sharp';
 import { GIFEncoder, applyPalette, quantize } from 'gifenc';
+import { encodeApng } from './apng.js';
 import { dotLottieRenderer, RendererFailure } from '../render/dotlottie.js';
 import { stripExpressions } from '../render/sanitize.js';
 import type { EncodeResult, ImagePngTask, RenderAnimTask, RenderPngTask } from '../messages.js';
@@ -98,7 +99,27 @@ export function timeline(sourceFrames: number, sourceFps: number, fps: number, u
 }
 
 export async function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
-  return task.format === 'gif' ? renderGif(task) : renderAnimatedWebp(task);
+  if (task.format === 'gif') return renderGif(task);
+  if (task.format === 'apng') return renderApng(task);
+  return renderAnimatedWebp(task);
+}
+
+async function renderApng(task: RenderAnimTask): Promise<EncodeResult> {
+  const anim = await loadTgs(task);
+  if (failed(anim)) return anim;
+  try {
+    const { frames, delays } = timeline(anim.frames, task.sourceFps, task.fps);
+    const bg = task.background;
+    const pixels = frames.map((k) => {
+      const f = new Uint8Array(anim.frame(k));
+      if (bg) flattenOnto(f, bg);
+      return f;
+    });
+    const data = encodeApng(pixels, task.width, task.height, delays);
+    return { ok: true, data, width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
+  } finally {
+    anim.destroy();
+  }
 }
 
 async function renderAnimatedWebp(task: RenderAnimTask): Promise<EncodeResult> {
