@@ -60,8 +60,8 @@ export class Converter {
       base.original !== 'tgs'
         ? await this.pool.imagePng(base.plain!, { size: spec.width || undefined, background, format: spec.kind === 'apng' ? 'png' : spec.kind, quality: spec.kind === 'png' ? undefined : spec.quality }, signal)
         : spec.kind === 'png'
-          ? await this.pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background }, signal)
-          : await this.pool.renderAnimated(base.gzip!, { format: spec.kind, width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background }, signal);
+          ? await this.pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background, cacheKey: base.etag }, signal)
+          : await this.pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: spec.kind, width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background }, signal);
     return makeEntry({
       ...common,
       output: spec.kind,

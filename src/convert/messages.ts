@@ -28,6 +28,8 @@ export type DecodeTgsResult =
 export interface RenderPngTask {
   kind: 'render-png';
   gzip: Uint8Array;
+  /** Identifies the animation (its ETag), so the thread can keep it loaded between tasks. */
+  cacheKey?: string;
   maxLottieBytes: number;
   width: number;
   height: number;
@@ -52,6 +54,7 @@ export interface RenderAnimTask {
   kind: 'render-anim';
   format: 'webp' | 'gif' | 'apng';
   gzip: Uint8Array;
+  cacheKey?: string;
   maxLottieBytes: number;
   width: number;
   height: number;

@@ -12,7 +12,38 @@ import type { LoadedAnimation } from '../render/renderer.js';
 const PNG_OPTIONS = { compressionLevel: 6, adaptiveFiltering: true } as const;
 
 /** gunzip, parse, strip expressions, load into the renderer: an animation, or the failure to report. */
-async function loadTgs(task: { gzip: Uint8Array; maxLottieBytes: number; width: number; height: number }): Promise<LoadedAnimation | EncodeResult> {
+// A few loaded animations per thread: clients that ask for frame after frame of one sticker skip the JSON
+// parse and scene build, which cost most of a small PNG.
+const LOADED_MAX = 4;
+const loaded = new Map<string, LoadedAnimation>();
+
+/** Returns an animation to the thread's cache, or destroys it when it is not cached. */
+function release(anim: LoadedAnimation): void {
+  for (const a of loaded.values()) if (a === anim) return;
+  anim.destroy();
+}
+
+async function loadTgs(task: { gzip: Uint8Array; maxLottieBytes: number; width: number; height: number; cacheKey?: string }): Promise<LoadedAnimation | EncodeResult> {
+  const key = task.cacheKey && `${task.cacheKey}|${task.width}x${task.height}`;
+  const hit = key ? loaded.get(key) : undefined;
+  if (hit && key) {
+    loaded.delete(key); // most recently used goes last
+    loaded.set(key, hit);
+    return hit;
+  }
+  const anim = await loadFresh(task);
+  if (key && !failed(anim)) {
+    if (loaded.size >= LOADED_MAX) {
+      const [oldKey, old] = loaded.entries().next().value!;
+      loaded.delete(oldKey);
+      old.destroy();
+    }
+    loaded.set(key, anim);
+  }
+  return anim;
+}
+
+async function loadFresh(task: { gzip: Uint8Array; maxLottieBytes: number; width: number; height: number }): Promise<LoadedAnimation | EncodeResult> {
   let json: string;
   try {
     const doc: unknown = JSON.parse(gunzipCapped(task.gzip, task.maxLottieBytes));
@@ -58,7 +89,7 @@ export async function renderPng(task: RenderPngTask): Promise<EncodeResult> {
     const data = await img.png(PNG_OPTIONS).toBuffer();
     return { ok: true, data, width: task.width, height: task.height, frames: 1 };
   } finally {
-    anim.destroy();
+    release(anim);
   }
 }
 
@@ -118,7 +149,7 @@ async function renderApng(task: RenderAnimTask): Promise<EncodeResult> {
     const data = encodeApng(pixels, task.width, task.height, delays);
     return { ok: true, data, width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
   } finally {
-    anim.destroy();
+    release(anim);
   }
 }
 
@@ -135,7 +166,7 @@ async function renderAnimatedWebp(task: RenderAnimTask): Promise<EncodeResult> {
     const data = await img.webp({ quality: task.quality, effort: ANIMATED_WEBP_EFFORT, loop: 0, delay: delays }).toBuffer();
     return { ok: true, data, width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
   } finally {
-    anim.destroy();
+    release(anim);
   }
 }
 
@@ -177,7 +208,7 @@ async function renderGif(task: RenderAnimTask): Promise<EncodeResult> {
     gif.finish();
     return { ok: true, data: gif.bytes(), width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
   } finally {
-    anim.destroy();
+    release(anim);
   }
 }
 
