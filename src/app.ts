@@ -61,6 +61,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       queueMax: config.pool.queueMax,
       taskTimeoutMs: config.limits.conversionTimeoutMs,
       maxLottieBytes: config.limits.maxLottieBytes,
+      maxLottieDimension: config.limits.maxLottieDimension,
+      maxFrames: config.limits.maxFrames,
     });
   if (!deps.pool) owned.push(() => pool.close());
 

@@ -48,7 +48,9 @@ const schema = z.object({
   MAX_RETRY_DELAY: seconds(0, 3600).default(30),
   MEMORY_CACHE_MB: seconds(0, 1_000_000).default(64),
   MAX_LOTTIE_BYTES: int(1024, 1024 ** 3).default(16 * 1024 * 1024),
-  PROCESS_QUEUE_MAX: int(0, 1_000_000).default(256),
+  MAX_LOTTIE_DIMENSION: int(16, 65_536).default(4096),
+  MAX_FRAMES: int(1, 1_000_000).default(1800),
+  RENDER_QUEUE_MAX: int(0, 1_000_000).default(256),
   MAX_OUTPUT_SIZE: int(16, 4096).default(1024),
   UPLOAD_ENABLED: bool.default(true),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
@@ -97,6 +99,10 @@ export type Config = Readonly<{
   limits: Readonly<{
     maxFileBytes: number;
     maxLottieBytes: number;
+    /** Largest Lottie w or h accepted. */
+    maxLottieDimension: number;
+    /** Most frames (op - ip) an animation may have. */
+    maxFrames: number;
     endpointTimeoutMs: number;
     conversionTimeoutMs: number;
     /** Largest edge of a converted image, px. */
@@ -167,13 +173,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     limits: {
       maxFileBytes: Math.floor(e.MAX_FILE_SIZE_MB * 1024 * 1024),
       maxLottieBytes: e.MAX_LOTTIE_BYTES,
+      maxLottieDimension: e.MAX_LOTTIE_DIMENSION,
+      maxFrames: e.MAX_FRAMES,
       endpointTimeoutMs: e.ENDPOINT_TIMEOUT_SEC * sec,
       conversionTimeoutMs: e.CONVERSION_TIMEOUT_SEC * sec,
       maxOutputSize: e.MAX_OUTPUT_SIZE,
       maxUploadBytes: e.UPLOAD_ENABLED ? Math.floor(e.MAX_UPLOAD_MB * 1024 * 1024) : undefined,
       ffmpegPath: e.FFMPEG_PATH,
     },
-    pool: { threads, queueMax: e.PROCESS_QUEUE_MAX },
+    pool: { threads, queueMax: e.RENDER_QUEUE_MAX },
     cache: {
       ttlSeconds: Math.round(e.CACHE_TTL_DAYS * 86400),
       memoryBytes: Math.floor(e.MEMORY_CACHE_MB * 1024 * 1024),

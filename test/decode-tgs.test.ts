@@ -42,6 +42,8 @@ test('absurd dimensions, frame rates and empty animations are refused', async ()
   const base = { v: '5.5.2', w: 512, h: 512, fr: 60, ip: 0, op: 60, layers: [] };
   const bad: Array<[object, RegExp]> = [
     [{ ...base, w: 100_000 }, /size/],
+    [{ ...base, w: 5000 }, /outside 1\.\.4096/],
+    [{ ...base, op: 100_000 }, /100000 frames; at most 1800/],
     [{ ...base, fr: 0 }, /frame rate/],
     [{ ...base, fr: 100_000 }, /frame rate/],
     [{ ...base, op: 0 }, /out-point/],

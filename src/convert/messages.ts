@@ -5,6 +5,8 @@ export interface DecodeTgsTask {
   /** The gzip bytes; moved, not copied. */
   data: Uint8Array;
   maxLottieBytes: number;
+  maxDimension: number;
+  maxFrames: number;
   /** Return the decompressed JSON too (only when the asking client does not take gzip). */
   wantJson: boolean;
 }

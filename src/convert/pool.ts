@@ -12,6 +12,9 @@ export interface PoolOptions {
   queueMax: number;
   taskTimeoutMs: number;
   maxLottieBytes: number;
+  /** Defaults: 4096 px and 1800 frames. */
+  maxLottieDimension?: number;
+  maxFrames?: number;
 }
 
 export interface Encoded {
@@ -54,7 +57,15 @@ export class ProcessPool {
       () => {
         // A copy is moved to the thread, so the caller's bytes stay usable (and the task can run again).
         const copy = new Uint8Array(data);
-        return { task: { kind: 'decode-tgs', data: copy, maxLottieBytes: this.#opts.maxLottieBytes, wantJson }, transferList: [copy.buffer as ArrayBuffer] };
+        const task: PoolTask = {
+          kind: 'decode-tgs',
+          data: copy,
+          maxLottieBytes: this.#opts.maxLottieBytes,
+          maxDimension: this.#opts.maxLottieDimension ?? 4096,
+          maxFrames: this.#opts.maxFrames ?? 1800,
+          wantJson,
+        };
+        return { task, transferList: [copy.buffer as ArrayBuffer] };
       },
       signal,
       // Never stop a thread inside native zlib: Node aborts the whole process when a worker is terminated

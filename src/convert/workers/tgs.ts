@@ -1,8 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import type { DecodeTgsTask, DecodeTgsResult, LottieInfo } from '../messages.js';
 
-// Telegram stickers are 512 px; anything far beyond is hostile or not a sticker.
-const MAX_DIMENSION = 8192;
 const MAX_FRAME_RATE = 240;
 // Real stickers have tens of layers; tens of thousands make a single frame take seconds.
 const MAX_LAYERS = 5000;
@@ -31,7 +29,7 @@ export function decodeTgs(task: DecodeTgsTask): DecodeTgsResult {
   } catch {
     return fail('not-json', 'decompressed data is not JSON');
   }
-  const info = lottieInfo(doc, raw.length);
+  const info = lottieInfo(doc, raw.length, task);
   if (typeof info === 'string') return fail('not-lottie', info);
   return task.wantJson ? { ok: true, info, json: raw, gzip: data } : { ok: true, info, gzip: data };
 }
@@ -40,7 +38,8 @@ function num(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-export function lottieInfo(doc: unknown, jsonBytes: number): LottieInfo | string {
+export function lottieInfo(doc: unknown, jsonBytes: number, limits: { maxDimension: number; maxFrames: number }): LottieInfo | string {
+  const MAX_DIMENSION = limits.maxDimension;
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 'Lottie JSON must be an object';
   const d = doc as Record<string, unknown>;
   for (const key of ['w', 'h', 'fr', 'ip', 'op'] as const) {
@@ -51,6 +50,7 @@ export function lottieInfo(doc: unknown, jsonBytes: number): LottieInfo | string
   if (w <= 0 || h <= 0 || w > MAX_DIMENSION || h > MAX_DIMENSION) return `Lottie size ${w}x${h} is outside 1..${MAX_DIMENSION}`;
   if (fr <= 0 || fr > MAX_FRAME_RATE) return `Lottie frame rate ${fr} is outside (0, ${MAX_FRAME_RATE}]`;
   if (op <= ip) return `Lottie out-point ${op} is not after in-point ${ip}`;
+  if (op - ip > limits.maxFrames) return `the animation has ${Math.ceil(op - ip)} frames; at most ${limits.maxFrames} are accepted`;
   const layers = countLayers(d);
   if (layers > MAX_LAYERS) return `the animation has ${layers} layers; at most ${MAX_LAYERS} are accepted`;
   return {
