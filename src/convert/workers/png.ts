@@ -11,7 +11,6 @@ import type { LoadedAnimation } from '../render/renderer.js';
 // helps flat sticker art.
 const PNG_OPTIONS = { compressionLevel: 6, adaptiveFiltering: true } as const;
 
-/** gunzip, parse, strip expressions, load into the renderer: an animation, or the failure to report. */
 // A few loaded animations per thread: clients that ask for frame after frame of one sticker skip the JSON
 // parse and scene build, which cost most of a small PNG.
 const LOADED_MAX = 4;
@@ -43,6 +42,7 @@ async function loadTgs(task: { gzip: Uint8Array; maxLottieBytes: number; width: 
   return anim;
 }
 
+/** gunzip, parse, strip expressions, load into the renderer: an animation, or the failure to report. */
 async function loadFresh(task: { gzip: Uint8Array; maxLottieBytes: number; width: number; height: number }): Promise<LoadedAnimation | EncodeResult> {
   let json: string;
   try {
@@ -78,19 +78,30 @@ function gunzipCapped(gz: Uint8Array, max: number): string {
 
 const failed = (x: LoadedAnimation | EncodeResult): x is EncodeResult => 'ok' in x;
 
-export async function renderPng(task: RenderPngTask): Promise<EncodeResult> {
+type TgsTask = Parameters<typeof loadTgs>[0];
+
+/** Loads (or reuses) the task's animation, runs fn with it and releases it; a failed load is the result. */
+async function withAnimation(task: TgsTask, fn: (anim: LoadedAnimation) => Promise<EncodeResult>): Promise<EncodeResult> {
   const anim = await loadTgs(task);
   if (failed(anim)) return anim;
   try {
-    if (task.frame >= anim.frames) return { ok: false, detail: `frame ${task.frame} is past the last frame (${anim.frames - 1})` };
-    const rgba = Buffer.from(anim.frame(task.frame)); // a copy: the renderer reuses its buffer
-    let img = sharp(rgba, { raw: { width: task.width, height: task.height, channels: 4 } });
-    if (task.background) img = img.flatten({ background: { r: task.background[0], g: task.background[1], b: task.background[2] } });
-    const data = await img.png(PNG_OPTIONS).toBuffer();
-    return { ok: true, data, width: task.width, height: task.height, frames: 1 };
+    return await fn(anim);
   } finally {
     release(anim);
   }
+}
+
+const rgb = ([r, g, b]: [number, number, number]) => ({ r, g, b });
+
+export function renderPng(task: RenderPngTask): Promise<EncodeResult> {
+  return withAnimation(task, async (anim) => {
+    if (task.frame >= anim.frames) return { ok: false, detail: `frame ${task.frame} is past the last frame (${anim.frames - 1})` };
+    const rgba = Buffer.from(anim.frame(task.frame)); // a copy: the renderer reuses its buffer
+    let img = sharp(rgba, { raw: { width: task.width, height: task.height, channels: 4 } });
+    if (task.background) img = img.flatten({ background: rgb(task.background) });
+    const data = await img.png(PNG_OPTIONS).toBuffer();
+    return { ok: true, data, width: task.width, height: task.height, frames: 1 };
+  });
 }
 
 export async function imagePng(task: ImagePngTask): Promise<EncodeResult> {
@@ -98,7 +109,7 @@ export async function imagePng(task: ImagePngTask): Promise<EncodeResult> {
     // limitInputPixels guards against decompression bombs in image headers.
     let img = sharp(task.data, { pages: 1, limitInputPixels: 64 * 1024 * 1024 });
     if (task.size) img = img.resize(task.size, task.size, { fit: 'inside' });
-    if (task.background) img = img.flatten({ background: { r: task.background[0], g: task.background[1], b: task.background[2] } });
+    if (task.background) img = img.flatten({ background: rgb(task.background) });
     img = task.format === 'webp' ? img.webp({ quality: task.quality ?? 80, effort: 4 }) : task.format === 'gif' ? img.gif() : img.png(PNG_OPTIONS);
     const { data, info } = await img.toBuffer({ resolveWithObject: true });
     return { ok: true, data, width: info.width, height: info.height, frames: 1 };
@@ -129,45 +140,38 @@ export function timeline(sourceFrames: number, sourceFps: number, fps: number, u
   return { frames, delays };
 }
 
-export async function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
-  if (task.format === 'gif') return renderGif(task);
-  if (task.format === 'apng') return renderApng(task);
-  return renderAnimatedWebp(task);
+/** A whole TGS as an animated WebP, GIF or APNG, looping forever with the source's timing. */
+export function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
+  return withAnimation(task, async (anim) => {
+    // GIF delays are 10 ms units; WebP and APNG take milliseconds.
+    const { frames, delays } = timeline(anim.frames, task.sourceFps, task.fps, task.format === 'gif' ? 10 : 1);
+    const data =
+      task.format === 'gif'
+        ? encodeGif(ownFrames(anim, frames, task.background), task, delays)
+        : task.format === 'apng'
+          ? encodeApng(ownFrames(anim, frames, task.background), task.width, task.height, delays)
+          : await encodeAnimatedWebp(anim, frames, task, delays);
+    return { ok: true, data, width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
+  });
 }
 
-async function renderApng(task: RenderAnimTask): Promise<EncodeResult> {
-  const anim = await loadTgs(task);
-  if (failed(anim)) return anim;
-  try {
-    const { frames, delays } = timeline(anim.frames, task.sourceFps, task.fps);
-    const bg = task.background;
-    const pixels = frames.map((k) => {
-      const f = new Uint8Array(anim.frame(k));
-      if (bg) flattenOnto(f, bg);
-      return f;
-    });
-    const data = encodeApng(pixels, task.width, task.height, delays);
-    return { ok: true, data, width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
-  } finally {
-    release(anim);
-  }
+/** The frames as arrays of their own (gifenc reads frame.buffer whole, so views into one buffer break it), flattened onto bg. */
+function ownFrames(anim: LoadedAnimation, frames: number[], bg?: [number, number, number]): Uint8Array[] {
+  return frames.map((k) => {
+    const f = new Uint8Array(anim.frame(k));
+    if (bg) flattenOnto(f, bg);
+    return f;
+  });
 }
 
-async function renderAnimatedWebp(task: RenderAnimTask): Promise<EncodeResult> {
-  const anim = await loadTgs(task);
-  if (failed(anim)) return anim;
-  try {
-    const { frames, delays } = timeline(anim.frames, task.sourceFps, task.fps);
-    const frameBytes = task.width * task.height * 4;
-    const strip = Buffer.allocUnsafe(frameBytes * frames.length);
-    frames.forEach((k, i) => strip.set(anim.frame(k), i * frameBytes));
-    let img = sharp(strip, { raw: { width: task.width, height: task.height * frames.length, channels: 4, pageHeight: task.height } });
-    if (task.background) img = img.flatten({ background: { r: task.background[0], g: task.background[1], b: task.background[2] } });
-    const data = await img.webp({ quality: task.quality, effort: ANIMATED_WEBP_EFFORT, loop: 0, delay: delays }).toBuffer();
-    return { ok: true, data, width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
-  } finally {
-    release(anim);
-  }
+/** libvips' animated WebP from the frames stacked in one tall strip (pageHeight), with per-frame delays. */
+function encodeAnimatedWebp(anim: LoadedAnimation, frames: number[], task: RenderAnimTask, delays: number[]): Promise<Buffer> {
+  const frameBytes = task.width * task.height * 4;
+  const strip = Buffer.allocUnsafe(frameBytes * frames.length);
+  frames.forEach((k, i) => strip.set(anim.frame(k), i * frameBytes));
+  let img = sharp(strip, { raw: { width: task.width, height: task.height * frames.length, channels: 4, pageHeight: task.height } });
+  if (task.background) img = img.flatten({ background: rgb(task.background) });
+  return img.webp({ quality: task.quality, effort: ANIMATED_WEBP_EFFORT, loop: 0, delay: delays }).toBuffer();
 }
 
 /**
@@ -175,41 +179,28 @@ async function renderAnimatedWebp(task: RenderAnimTask): Promise<EncodeResult> {
  * (threshold 127) or a solid background, frames cleared between each other, looping forever. Delays are in
  * 10 ms units, so the frame rate is capped at 50 by the caller.
  */
-async function renderGif(task: RenderAnimTask): Promise<EncodeResult> {
-  const anim = await loadTgs(task);
-  if (failed(anim)) return anim;
-  try {
-    const { frames, delays } = timeline(anim.frames, task.sourceFps, task.fps, 10);
-    const bg = task.background;
-    // Each frame is its own array: gifenc reads frame.buffer whole, so a view into a larger buffer breaks it.
-    const pixels = frames.map((k) => {
-      const f = new Uint8Array(anim.frame(k));
-      if (bg) flattenOnto(f, bg);
-      return f;
+function encodeGif(pixels: Uint8Array[], task: RenderAnimTask, delays: number[]): Uint8Array {
+  const bg = task.background;
+  const format = bg ? 'rgb565' : 'rgba4444';
+  const step = Math.max(1, Math.floor(pixels.length / 8));
+  const sampled = pixels.filter((_, i) => i % step === 0).slice(0, 8);
+  const sample = new Uint8Array(sampled.reduce((n, p) => n + p.length, 0));
+  sampled.reduce((at, p) => (sample.set(p, at), at + p.length), 0);
+  const palette = quantize(sample, 256, { format, oneBitAlpha: !bg, clearAlpha: !bg });
+  const transparentIndex = bg ? -1 : palette.findIndex((c) => c[3] === 0);
+  const gif = GIFEncoder();
+  pixels.forEach((p, i) => {
+    gif.writeFrame(applyPalette(p, palette, format), task.width, task.height, {
+      palette: i === 0 ? palette : undefined,
+      delay: delays[i],
+      repeat: 0,
+      transparent: transparentIndex >= 0,
+      transparentIndex: Math.max(0, transparentIndex),
+      dispose: transparentIndex >= 0 ? 2 : -1, // restore to background, or old frames show through
     });
-    const format = bg ? 'rgb565' : 'rgba4444';
-    const step = Math.max(1, Math.floor(pixels.length / 8));
-    const sampled = pixels.filter((_, i) => i % step === 0).slice(0, 8);
-    const sample = new Uint8Array(sampled.reduce((n, p) => n + p.length, 0));
-    sampled.reduce((at, p) => (sample.set(p, at), at + p.length), 0);
-    const palette = quantize(sample, 256, { format, oneBitAlpha: !bg, clearAlpha: !bg });
-    const transparentIndex = bg ? -1 : palette.findIndex((c) => c[3] === 0);
-    const gif = GIFEncoder();
-    pixels.forEach((p, i) => {
-      gif.writeFrame(applyPalette(p, palette, format), task.width, task.height, {
-        palette: i === 0 ? palette : undefined,
-        delay: delays[i],
-        repeat: 0,
-        transparent: transparentIndex >= 0,
-        transparentIndex: Math.max(0, transparentIndex),
-        dispose: transparentIndex >= 0 ? 2 : -1, // restore to background, or old frames show through
-      });
-    });
-    gif.finish();
-    return { ok: true, data: gif.bytes(), width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
-  } finally {
-    release(anim);
-  }
+  });
+  gif.finish();
+  return gif.bytes();
 }
 
 /** Straight-alpha RGBA composited in place onto an opaque colour. */
