@@ -39,6 +39,12 @@ const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 const FAILURE_TTL_MS = 2000;
+// One slot of a per-second budget: a refused call does not count, so the counter is exactly the calls let
+// through in that second.
+const TAKE_BUDGET = `local n = redis.call('incr', KEYS[1])
+if n == 1 then redis.call('expire', KEYS[1], ARGV[2]) end
+if n > tonumber(ARGV[1]) then redis.call('decr', KEYS[1]) return 0 end
+return 1`;
 const DEFAULT_VARIANT = 'default'; // the sticker as stored: TGS gzip bytes, or the file as Telegram has it
 
 /**
@@ -67,7 +73,10 @@ export class RedisTier {
     this.#log = opts.logger;
     this.#channel = `${cfg.keyPrefix}events`;
     this.#clients = Array.from({ length: cfg.connections }, () => this.#connect());
-    for (const c of this.#clients) c.defineCommand('releaseLock', { numberOfKeys: 2, lua: RELEASE_LOCK });
+    for (const c of this.#clients) {
+      c.defineCommand('releaseLock', { numberOfKeys: 2, lua: RELEASE_LOCK });
+      c.defineCommand('takeBudget', { numberOfKeys: 1, lua: TAKE_BUDGET });
+    }
     // Subscriptions need a connection of their own, which may queue its SUBSCRIBE until connected.
     this.#sub = this.#connect(true);
     this.#sub.on('message', (_ch: string, msg: string) => this.#dispatch(msg));
@@ -195,12 +204,11 @@ export class RedisTier {
   async takeBudget(perSecond: number): Promise<number> {
     const now = Date.now();
     const second = Math.floor(now / 1000);
-    const used = await this.#safe(async (c) => {
-      const key = `${this.#cfg.keyPrefix}tg:budget:${second}`;
-      const [[, n]] = (await c.multi().incr(key).expire(key, 2).exec()) as Array<[Error | null, number]>;
-      return n;
-    }, 0);
-    return used <= perSecond ? 0 : (second + 1) * 1000 - now;
+    const granted = await this.#safe(
+      async (c) => (c as Client & { takeBudget(...a: Array<string | number>): Promise<number> }).takeBudget(`${this.#cfg.keyPrefix}tg:budget:${second}`, perSecond, 10),
+      1,
+    );
+    return granted === 1 ? 0 : (second + 1) * 1000 - now;
   }
 
   /** Records a Telegram 429 pause for replicas that start while it runs (the running ones hear the event). */
