@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { buildTestApp, fid, type TestApp } from './helper.js';
-import { stripExpressions } from '../src/convert/render/sanitize.js';
+import { stripExpressions, withoutExpressions } from '../src/convert/render/sanitize.js';
 
 /** A full-canvas red square at opacity 100; the expression, if it ran, would set the opacity to 0. */
 function redSquare(expression?: string) {
@@ -40,6 +40,16 @@ describe('Lottie expressions are never evaluated', () => {
     }
   });
 
+  test('an expression behind an escaped key (\\u0078) is found and removed too', async () => {
+    const text = JSON.stringify(redSquare('var $bm_rt; $bm_rt = 0;')).replace('"x":', '"\\u0078":');
+    assert.ok(text.includes('"\\u0078":'));
+    t.fake.add(fid('escaped'), { data: gzipSync(text) });
+    const res = await t.app.inject({ url: `/stickers/${fid('escaped')}?format=png` });
+    const { data, info } = await sharp(res.rawPayload).raw().toBuffer({ resolveWithObject: true });
+    const i = (50 * info.width + 50) * info.channels;
+    assert.deepEqual([...data.subarray(i, i + 4)], [255, 0, 0, 255]);
+  });
+
   test('an endless expression cannot hang a conversion', async () => {
     t.fake.add(fid('loop'), { data: gzipSync(JSON.stringify(redSquare('while (true) {}'))) });
     const res = await t.app.inject({ url: `/stickers/${fid('loop')}?format=png` });
@@ -65,6 +75,12 @@ describe('Lottie expressions are never evaluated', () => {
     const res = await t.app.inject({ url: `/stickers/${fid('layers')}?format=png` });
     assert.equal(res.statusCode, 422);
     assert.match(JSON.parse(res.payload).message, /20000 layers; at most 5000/);
+  });
+
+  test('withoutExpressions leaves text without expressions untouched and strips the rest', () => {
+    const plain = JSON.stringify(redSquare());
+    assert.equal(withoutExpressions(plain), plain);
+    assert.equal(withoutExpressions('{"a":{"k":1, "x" : "code()", "X": "kept"},"i":{"x":0.3}}'), '{"a":{"k":1,"X":"kept"},"i":{"x":0.3}}');
   });
 
   test('stripExpressions removes string "x" everywhere, keeps numeric ones, and copes with deep nesting', () => {

@@ -24,3 +24,18 @@ export function stripExpressions(doc: unknown): number {
   }
   return removed;
 }
+
+// A string-valued "x" key, written plainly or escaped (JSON spells a key's characters only these two ways).
+const MAY_HAVE_EXPRESSION = /"(?:x|\\u0078)"\s*:\s*"/;
+
+/**
+ * Lottie JSON text with every expression removed. Most stickers have none, and for them the text is
+ * returned as it is: the parse, walk and re-serialisation (several ms a sticker) only run when the text
+ * could hold one.
+ */
+export function withoutExpressions(json: string): string {
+  if (!MAY_HAVE_EXPRESSION.test(json)) return json;
+  const doc: unknown = JSON.parse(json);
+  stripExpressions(doc);
+  return JSON.stringify(doc);
+}

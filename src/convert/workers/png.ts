@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { GIFEncoder, applyPalette, quantize } from 'gifenc';
 import { encodeApng } from './apng.js';
 import { dotLottieRenderer, RendererFailure } from '../render/dotlottie.js';
-import { stripExpressions } from '../render/sanitize.js';
+import { withoutExpressions } from '../render/sanitize.js';
 import type { EncodeResult, ImagePngTask, RenderAnimTask, RenderPngTask } from '../messages.js';
 import type { LoadedAnimation } from '../render/renderer.js';
 
@@ -46,9 +46,7 @@ async function loadTgs(task: { gzip: Uint8Array; maxLottieBytes: number; width: 
 async function loadFresh(task: { gzip: Uint8Array; maxLottieBytes: number; width: number; height: number }): Promise<LoadedAnimation | EncodeResult> {
   let json: string;
   try {
-    const doc: unknown = JSON.parse(gunzipCapped(task.gzip, task.maxLottieBytes));
-    stripExpressions(doc);
-    json = JSON.stringify(doc);
+    json = withoutExpressions(gunzipCapped(task.gzip, task.maxLottieBytes));
   } catch {
     return { ok: false, detail: 'the TGS could not be decompressed and parsed' };
   }
