@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { FakeTelegram } from '../test/fake-telegram.js';
-import { fixtures, stickerFiles, stop, treeRssKiB, waitFor } from './lib.js';
+import { fixtures, parseWrk, stickerFiles, stop, treeRssKiB, waitFor } from './lib.js';
 
 /**
  * Conversions per second with both cluster workers converting: wrk asks for PNG frames of the ten corpus
@@ -50,13 +50,10 @@ end
   const mem = treeRssKiB(service.pid!);
   await stop(service);
   await fake.close();
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
-  const p50 = /\s50%\s+(\S+)/.exec(out)?.[1];
-  const p99 = /\s99%\s+(\S+)/.exec(out)?.[1];
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0';
+  const r = parseWrk(out);
   console.log(`Machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; WORKERS=2, one pool thread each; wrk -t1 -c${connections} -d${duration}`);
   console.log(`PNG of one frame at ${size} px, distinct (sticker, frame) pairs, memory cache off:`);
-  console.log(`conversions/s ${rps}, p50 ${p50}, p99 ${p99}, non-2xx ${non2xx}`);
+  console.log(`conversions/s ${r.rps.toFixed(1)}, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}, non-2xx ${r.non2xx}`);
   console.log(`service memory after the run: RSS ${(mem.rss / 1024).toFixed(0)} MiB, PSS ${(mem.pss / 1024).toFixed(0)} MiB, peak RSS (sum of VmHWM) ${(mem.peak / 1024).toFixed(0)} MiB`);
 }
 

@@ -40,6 +40,11 @@ end
   const out = execFileSync('wrk', ['-t', '2', '-c', String(connections), '-d', duration, '--timeout', '5s', '--latency', '-s', script, base], {
     encoding: 'utf8',
   });
+  return parseWrk(out);
+}
+
+/** The figures of wrk --latency output (latencies in ms). */
+export function parseWrk(out: string): WrkResult {
   const ms = (re: RegExp) => {
     const m = re.exec(out);
     if (!m) return NaN;
