@@ -4,16 +4,18 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
-# Production dependencies only.
+# Production dependencies only. No install scripts: sharp ships its binaries in npm packages, and the
+# optional node-canvas (RENDERER=lottie-web) is left unbuilt, so the image runs the default renderer and
+# refuses RENDERER=lottie-web at start-up with a message (build it with the Cairo -dev packages to use it).
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:20-bookworm-slim
 # ffmpeg converts video (WebM) stickers; without it those conversions answer 501.

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { dotLottieRenderer } from '../src/convert/render/dotlottie.js';
+import { loadCanvas, lottieWebRenderer } from '../src/convert/render/lottie-web.js';
+import type { Renderer } from '../src/convert/render/renderer.js';
 import { referenceSet } from '../test/fidelity.js';
 import { fixtures, stickerFiles } from './lib.js';
 import { ProcessPool } from '../src/convert/pool.js';
@@ -19,8 +21,8 @@ const rlottie = new Map(
     .map(([file, , ms512, ms256]) => [file.replace(/\.(tgs|json)$/, ''), { ms512: Number(ms512), ms256: Number(ms256) }]),
 );
 
-async function msPerFrame(json: string, size: number): Promise<{ ms: number; frames: number }> {
-  const anim = await dotLottieRenderer.load(json, size, size);
+async function msPerFrame(renderer: Renderer, json: string, size: number): Promise<{ ms: number; frames: number }> {
+  const anim = await renderer.load(json, size, size);
   try {
     let best = Infinity;
     for (let run = 0; run < 3; run++) {
@@ -36,22 +38,27 @@ async function msPerFrame(json: string, size: number): Promise<{ ms: number; fra
 
 async function main() {
   console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model}), Node ${process.version}; one thread; best of 3 over all frames\n`);
-  console.log('| file | frames | ours ms/frame 512 | rlottie 512 | ratio | ours ms/frame 256 | rlottie 256 | ratio |');
-  console.log('|---|---|---|---|---|---|---|---|');
-  const ratios512: number[] = [];
-  const ratios256: number[] = [];
-  for (const { name, json } of referenceSet()) {
-    const a = await msPerFrame(json, 512);
-    const b = await msPerFrame(json, 256);
-    const r = rlottie.get(name);
-    const r512 = r ? a.ms / r.ms512 : NaN;
-    const r256 = r ? b.ms / r.ms256 : NaN;
-    ratios512.push(r512);
-    ratios256.push(r256);
-    console.log(`| ${name} | ${a.frames} | ${a.ms.toFixed(3)} | ${r?.ms512 ?? '?'} | ${r512.toFixed(2)} | ${b.ms.toFixed(3)} | ${r?.ms256 ?? '?'} | ${r256.toFixed(2)} |`);
-  }
+  const canvas = loadCanvas();
+  const renderers = [dotLottieRenderer, ...(canvas instanceof Error ? [] : [lottieWebRenderer(canvas)])];
   const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-  console.log(`\nmedian ratio to rlottie: ${med(ratios512).toFixed(2)} at 512, ${med(ratios256).toFixed(2)} at 256`);
+  for (const renderer of renderers) {
+    console.log(`\n${renderer.name}:\n`);
+    console.log('| file | frames | ms/frame 512 | rlottie 512 | ratio | ms/frame 256 | rlottie 256 | ratio |');
+    console.log('|---|---|---|---|---|---|---|---|');
+    const ratios512: number[] = [];
+    const ratios256: number[] = [];
+    for (const { name, json } of referenceSet()) {
+      const a = await msPerFrame(renderer, json, 512);
+      const b = await msPerFrame(renderer, json, 256);
+      const r = rlottie.get(name);
+      const r512 = r ? a.ms / r.ms512 : NaN;
+      const r256 = r ? b.ms / r.ms256 : NaN;
+      ratios512.push(r512);
+      ratios256.push(r256);
+      console.log(`| ${name} | ${a.frames} | ${a.ms.toFixed(3)} | ${r?.ms512 ?? '?'} | ${r512.toFixed(2)} | ${b.ms.toFixed(3)} | ${r?.ms256 ?? '?'} | ${r256.toFixed(2)} |`);
+    }
+    console.log(`\n${renderer.name}: median ratio to rlottie: ${med(ratios512).toFixed(2)} at 512, ${med(ratios256).toFixed(2)} at 256`);
+  }
 
   // PNG of one frame through the pool (what ?format=png costs on a miss): load + render + encode.
   const pool = new ProcessPool({ threads: 1, queueMax: 16, taskTimeoutMs: 30_000, maxLottieBytes: 16 << 20 });

@@ -63,6 +63,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       maxLottieBytes: config.limits.maxLottieBytes,
       maxLottieDimension: config.limits.maxLottieDimension,
       maxFrames: config.limits.maxFrames,
+      renderer: config.pool.renderer,
     });
   if (!deps.pool) owned.push(() => pool.close());
 

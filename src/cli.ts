@@ -5,18 +5,20 @@ import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Converter } from './convert/converter.js';
 import { ProcessPool } from './convert/pool.js';
+import { loadCanvas } from './convert/render/lottie-web.js';
 import { AppError } from './errors.js';
 import { parseVariantQuery, resolveVariant } from './sticker/variant.js';
 
 const USAGE = `Usage:
   sticker-processor                       run the service (same as npm start)
-  sticker-processor convert <file|dir> [--format lottie|original|png|webp|gif] [--size N] [--frame N]
-                            [--fps N] [--quality N] [--background rrggbb] [-o <file|dir>]
+  sticker-processor convert <file|dir> [--format lottie|original|png|webp|gif|apng] [--size N] [--frame N]
+                            [--fps N] [--quality N] [--background rrggbb] [--renderer dotlottie|lottie-web]
+                            [-o <file|dir>]
 
 Converts sticker files (TGS, WebP, PNG, JPEG, GIF) with the service's engine; needs no Telegram and no Redis.
 A directory is converted file by file into the -o directory (default: <dir>-converted), with progress on stderr.`;
 
-const EXTENSIONS: Record<string, string> = { lottie: 'json', original: 'tgs', png: 'png', webp: 'webp', gif: 'gif', tgs: 'tgs', jpeg: 'jpg', webm: 'webm' };
+const EXTENSIONS: Record<string, string> = { lottie: 'json', original: 'tgs', png: 'png', apng: 'apng', webp: 'webp', gif: 'gif', mp4: 'mp4', tgs: 'tgs', jpeg: 'jpg', webm: 'webm' };
 
 /** Exit code: 0 when every file converted, 1 when any failed, 2 for bad usage. */
 export async function convertCommand(argv: string[], out: NodeJS.WriteStream = process.stderr): Promise<number> {
@@ -33,6 +35,7 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
         quality: { type: 'string' },
         background: { type: 'string' },
         output: { type: 'string', short: 'o' },
+        renderer: { type: 'string', default: process.env.RENDERER || 'dotlottie' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -45,7 +48,18 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
     out.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  const { output, help: _help, ...query } = values;
+  const { output, help: _help, renderer, ...query } = values;
+  if (renderer !== 'dotlottie' && renderer !== 'lottie-web') {
+    out.write(`--renderer must be dotlottie or lottie-web\n`);
+    return 2;
+  }
+  if (renderer === 'lottie-web') {
+    const canvas = loadCanvas();
+    if (canvas instanceof Error) {
+      out.write(`${canvas.message}\n`);
+      return 2;
+    }
+  }
   let q;
   try {
     q = parseVariantQuery(query, 4096);
@@ -65,7 +79,7 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
   const outDir = isDir ? (output ?? `${input.replace(/\/+$/, '')}-converted`) : undefined;
   if (outDir) mkdirSync(outDir, { recursive: true });
 
-  const pool = new ProcessPool({ threads: availableParallelism(), queueMax: 1024, taskTimeoutMs: 120_000, maxLottieBytes: 64 * 1024 * 1024 });
+  const pool = new ProcessPool({ threads: availableParallelism(), queueMax: 1024, taskTimeoutMs: 120_000, maxLottieBytes: 64 * 1024 * 1024, renderer });
   const converter = new Converter(pool);
   let failed = 0;
   let done = 0;

@@ -54,6 +54,7 @@ const schema = z.object({
   MAX_OUTPUT_SIZE: int(16, 4096).default(1024),
   UPLOAD_ENABLED: bool.default(true),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+  RENDERER: z.enum(['dotlottie', 'lottie-web']).default('dotlottie'),
   MAX_UPLOAD_MB: seconds(0.001, 512).default(10),
   REDIS_ENABLED: bool.default(true),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
@@ -112,7 +113,8 @@ export type Config = Readonly<{
     /** The ffmpeg binary for video stickers. */
     ffmpegPath: string;
   }>;
-  pool: Readonly<{ threads: number; queueMax: number }>;
+  /** renderer: the Lottie renderer the pool threads use (lottie-web needs the optional node-canvas). */
+  pool: Readonly<{ threads: number; queueMax: number; renderer: RendererName }>;
   cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number }>;
   /** Undefined when no Redis is configured (or REDIS_ENABLED=false): the in-process tier works alone. */
   redis: RedisConfig | undefined;
@@ -120,6 +122,8 @@ export type Config = Readonly<{
   trustProxy: boolean;
   adminToken: string | undefined;
 }>;
+
+export type RendererName = 'dotlottie' | 'lottie-web';
 
 export type RedisConfig = Readonly<{
   /** One node (url or host/port...) or, with clusterNodes, a Redis Cluster. */
@@ -181,7 +185,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxUploadBytes: e.UPLOAD_ENABLED ? Math.floor(e.MAX_UPLOAD_MB * 1024 * 1024) : undefined,
       ffmpegPath: e.FFMPEG_PATH,
     },
-    pool: { threads, queueMax: e.RENDER_QUEUE_MAX },
+    pool: { threads, queueMax: e.RENDER_QUEUE_MAX, renderer: e.RENDERER },
     cache: {
       ttlSeconds: Math.round(e.CACHE_TTL_DAYS * 86400),
       memoryBytes: Math.floor(e.MEMORY_CACHE_MB * 1024 * 1024),

@@ -43,7 +43,7 @@ export const errors = {
   overloaded: def('OVERLOADED', 503, (what: string) => `Server is busy (${what}); retry shortly`, () => 1),
   telegramUnavailable: def('TELEGRAM_UNAVAILABLE', 502, (detail: string) => `Telegram is unavailable: ${detail}`),
   telegramAuth: def('TELEGRAM_AUTH_FAILED', 502, () => 'Telegram rejected the bot token configured on this server'),
-  timeout: def('TIMEOUT', 504, (ms: number) => `The request did not complete within ${ms} ms`),
+  timeout: def('TIMEOUT', 504, (ms: number) => `The request did not complete within ${Math.round(ms)} ms`),
   conversionTimeout: def('CONVERSION_TIMEOUT', 504, (ms: number) => `Processing the sticker took longer than ${ms} ms`),
   internal: def('INTERNAL', 500, () => 'Internal Server Error'),
   adminDisabled: def('ADMIN_DISABLED', 403, () => 'Cache administration is disabled: set ADMIN_TOKEN on the server'),

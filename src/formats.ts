@@ -41,11 +41,11 @@ export const supportedFormats = {
   conversions: {
     tgs: ['lottie', 'png', 'webp', 'gif', 'apng', 'original'],
     webp: ['original', 'png', 'webp', 'gif'],
-    webm: ['original', 'mp4', 'webp', 'gif', 'png'],
+    webm: ['original', 'mp4', 'webp', 'gif', 'apng', 'png'],
     png: ['original', 'png', 'webp', 'gif'],
     jpeg: ['original', 'png', 'webp', 'gif'],
     gif: ['original', 'png', 'webp', 'gif'],
   },
   notes:
-    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background); format=webp and format=gif the whole animation (size, fps, quality, background). Video stickers convert through ffmpeg to mp4, webp, gif or png (first frame). Other formats pass through unchanged by default.',
+    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background); format=webp and format=gif the whole animation (size, fps, quality, background). Video stickers convert through ffmpeg to mp4, webp, gif, apng or png (first frame), with size, fps, quality and background; format=apng of a static image is its PNG. Other formats pass through unchanged by default.',
 } as const;

@@ -67,6 +67,14 @@ test('the service refuses to start on a bad value, with one line on stderr', () 
   assert.match(r.stderr, /SERVER_PORT="eighty"/);
 });
 
+test('RENDERER=lottie-web without node-canvas stops start-up with a message naming the packages to install', () => {
+  const preload = join(__dirname, '..', '..', 'test', 'fixtures', 'preload', 'no-canvas.js');
+  const r = spawnSync(process.execPath, ['--require', preload, mainJs], { env: { ...process.env, RENDERER: 'lottie-web', SERVER_PORT: '0' }, encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /RENDERER=lottie-web needs the optional package "canvas"/);
+  assert.match(r.stderr, /libcairo2-dev libpango1\.0-dev libjpeg-dev libgif-dev librsvg2-dev/);
+});
+
 test('config.env.example and the README document every setting, and the example parses', () => {
   const repo = join(__dirname, '..', '..');
   const example = readFileSync(join(repo, 'config.env.example'), 'utf8');

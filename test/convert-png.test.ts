@@ -81,7 +81,8 @@ describe('GET /stickers/:fileId?format=png', () => {
       ['format=png&background=red', 'tgs', 400, /"background"/],
       ['format=lottie', 'webp', 400, /needs an animated \(TGS\) sticker/],
       ['size=64', 'tgs', 400, /apply to image formats/],
-      ['format=png&background=fff', 'webm', 400, /background is not supported for video/],
+      ['format=png&frame=2', 'webm', 400, /frame applies to animated \(TGS\) stickers/],
+      ['format=apng&frame=1', 'webp', 400, /"frame": 0 for a static image/],
       ['format=mp4', 'tgs', 400, /format=mp4 is for video/],
     ];
     for (const [q, id, status, re] of cases) {
@@ -148,7 +149,23 @@ describe('GET /stickers/:fileId?format=png', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'sp-apng-')), 'a.png');
     writeFileSync(file, res.rawPayload);
     const probe = spawnSync('ffprobe', ['-v', 'error', '-f', 'apng', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file], { encoding: 'utf8' });
-    if (probe.status === 0) assert.equal(probe.stdout.trim(), '90');
+    if (probe.status !== 0) return;
+    assert.equal(probe.stdout.trim(), '90');
+    // Frames after the first are changed rectangles only: ffmpeg's composed frame 45 (source frame 90 at
+    // 30 of 60 fps) must equal the PNG of that frame, pixel for pixel (both lossless).
+    const raw = spawnSync('ffmpeg', ['-v', 'error', '-f', 'apng', '-i', file, '-vf', 'select=eq(n\\,45)', '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgba', 'pipe:1']);
+    const png = await sharp((await get('format=png&size=64&frame=90')).rawPayload).ensureAlpha().raw().toBuffer();
+    assert.equal(raw.stdout.length, png.length);
+    assert.ok(raw.stdout.equals(png), 'the composed frame equals the rendered one');
+  });
+
+  test('format=apng of a static image is its PNG (one frame is what an APNG decoder shows)', async () => {
+    const res = await get('format=apng&size=100', 'webp');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'image/png');
+    const meta = await sharp(res.rawPayload).metadata();
+    assert.deepEqual([meta.format, meta.width, meta.height], ['png', 100, 75]);
+    assert.equal((await get('format=png&size=100', 'webp')).headers['x-cache-status'], 'HIT', 'the same variant as format=png');
   });
 
   test('format=webp of a static WebP resizes it; without parameters it is the original file', async () => {

@@ -92,7 +92,7 @@ test('a conversion past CONVERSION_TIMEOUT_SEC is stopped with 504 and its threa
 });
 
 test('decoding is never stopped by terminating its thread (Node aborts inside zlib), only abandoned', async () => {
-  const quick = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 1, maxLottieBytes: 64 * 1024 * 1024 });
+  const quick = new ProcessPool({ threads: 1, queueMax: 16, taskTimeoutMs: 1, maxLottieBytes: 64 * 1024 * 1024 });
   try {
     const heavy = gzipSync(JSON.stringify({ w: 512, h: 512, fr: 60, ip: 0, op: 60, layers: Array.from({ length: 300_000 }, (_, i) => ({ ind: i })) }));
     await quick.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false).catch(() => undefined); // thread up

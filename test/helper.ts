@@ -1,3 +1,4 @@
+import { loadCanvas } from '../src/convert/render/lottie-web.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -47,3 +48,8 @@ export async function buildTestApp(env: Record<string, string> = {}, fake?: Fake
 
 /** Valid-looking Telegram file ids for tests. */
 export const fid = (name: string) => `CAACAgIAAxkBAAE${name}`.replace(/[^A-Za-z0-9_-]/g, '_');
+
+/** The renderers that can run here: dotlottie always, lottie-web where node-canvas was built. */
+export function availableRenderers(): Array<'dotlottie' | 'lottie-web'> {
+  return loadCanvas() instanceof Error ? ['dotlottie'] : ['dotlottie', 'lottie-web'];
+}

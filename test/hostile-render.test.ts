@@ -1,9 +1,30 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import sharp from 'sharp';
-import { buildTestApp, fid, type TestApp } from './helper.js';
-import { stripExpressions, withoutExpressions } from '../src/convert/render/sanitize.js';
+import { availableRenderers, buildTestApp, fid, type TestApp } from './helper.js';
+import { sanitizeLottie, stripUnsafe } from '../src/convert/render/sanitize.js';
+
+/** A 100x100 opaque red PNG, for image assets. */
+let RED_PNG: Buffer;
+before(async () => {
+  RED_PNG = await sharp({ create: { width: 100, height: 100, channels: 4, background: '#ff0000' } }).png().toBuffer();
+});
+
+/** One image layer covering the 100x100 canvas, showing the given asset. */
+function imageLayer(asset: { u: string; p: string; e: number }) {
+  const ks = { o: { a: 0, k: 100 }, r: { a: 0, k: 0 }, p: { a: 0, k: [0, 0, 0] }, a: { a: 0, k: [0, 0, 0] }, s: { a: 0, k: [100, 100, 100] } };
+  return {
+    v: '5.7.0', fr: 30, ip: 0, op: 10, w: 100, h: 100,
+    assets: [{ id: 'img', w: 100, h: 100, ...asset }],
+    layers: [{ ddd: 0, ind: 1, ty: 2, refId: 'img', sr: 1, ip: 0, op: 10, st: 0, ks }],
+  }; // prettier-ignore
+}
 
 /** A full-canvas red square at opacity 100; the expression, if it ran, would set the opacity to 0. */
 function redSquare(expression?: string) {
@@ -21,10 +42,10 @@ function redSquare(expression?: string) {
   }; // prettier-ignore
 }
 
-describe('Lottie expressions are never evaluated', () => {
+for (const renderer of availableRenderers()) describe(`Lottie expressions are never evaluated, and hostile files refused (RENDERER=${renderer})`, () => {
   let t: TestApp;
   before(async () => {
-    t = await buildTestApp();
+    t = await buildTestApp({ RENDERER: renderer });
   });
   after(() => t.close());
 
@@ -63,9 +84,21 @@ describe('Lottie expressions are never evaluated', () => {
     t.fake.add(fid('cycle'), { data: gzipSync(JSON.stringify(cyclic)) });
     const res = await t.app.inject({ url: `/stickers/${fid('cycle')}?format=png` });
     assert.equal(res.statusCode, 422);
-    assert.equal(JSON.parse(res.payload).code, 'UNRENDERABLE');
+    assert.match(JSON.parse(res.payload).message, /precomposition "c" contains itself/);
     t.fake.add(fid('after'), { data: gzipSync(JSON.stringify(redSquare())) });
     assert.equal((await t.app.inject({ url: `/stickers/${fid('after')}?format=png` })).statusCode, 200);
+  });
+
+  test('precompositions that multiply each other (a Lottie "billion laughs") are refused before rendering', async () => {
+    const ks = { o: { a: 0, k: 100 }, r: { a: 0, k: 0 }, p: { a: 0, k: [0, 0, 0] }, a: { a: 0, k: [0, 0, 0] }, s: { a: 0, k: [100, 100, 100] } };
+    const use = (refId: string) => ({ ddd: 0, ind: 1, ty: 0, refId, sr: 1, ip: 0, op: 10, st: 0, w: 100, h: 100, ks });
+    // 20 levels, each using the next twice: a 2 KB file that stands for a million layers.
+    const assets = Array.from({ length: 20 }, (_, i) => ({ id: `c${i}`, layers: i === 19 ? redSquare().layers : [use(`c${i + 1}`), use(`c${i + 1}`)] }));
+    const doc = { ...redSquare(), assets, layers: [use('c0')] };
+    t.fake.add(fid('laughs'), { data: gzipSync(JSON.stringify(doc)) });
+    const res = await t.app.inject({ url: `/stickers/${fid('laughs')}?format=png` });
+    assert.equal(res.statusCode, 422);
+    assert.match(JSON.parse(res.payload).message, /layers; at most 5000/);
   });
 
   test('tens of thousands of layers are refused before any rendering', async () => {
@@ -77,18 +110,56 @@ describe('Lottie expressions are never evaluated', () => {
     assert.match(JSON.parse(res.payload).message, /20000 layers; at most 5000/);
   });
 
-  test('withoutExpressions leaves text without expressions untouched and strips the rest', () => {
+  test('image assets are never fetched from a URL or read from a file; embedded ones are drawn', async () => {
+    let requests = 0;
+    const server = createServer((_req, res) => {
+      requests++;
+      res.end(RED_PNG);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const png = join(mkdtempSync(join(tmpdir(), 'asset-')), 'red.png');
+      writeFileSync(png, RED_PNG);
+      for (const [id, asset] of [
+        ['remote', { u: `http://127.0.0.1:${port}/`, p: 'red.png', e: 0 }],
+        ['file', { u: '', p: png, e: 0 }],
+        ['file-url', { u: 'file://', p: png, e: 0 }],
+        ['embedded', { u: '', p: `data:image/png;base64,${RED_PNG.toString('base64')}`, e: 1 }],
+      ] as const) {
+        t.fake.add(fid(`img-${id}`), { data: gzipSync(JSON.stringify(imageLayer(asset))) });
+        const res = await t.app.inject({ url: `/stickers/${fid(`img-${id}`)}?format=png` });
+        assert.equal(res.statusCode, 200, `${id}: ${res.payload.slice(0, 200)}`);
+        const { data, info } = await sharp(res.rawPayload).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+        const i = (50 * info.width + 50) * 4;
+        const drawn = data[i + 3] > 0;
+        assert.equal(drawn, id === 'embedded', `${id}: image drawn = ${drawn}`);
+      }
+      assert.equal(requests, 0, 'no request reached the asset server');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('expression stripping', () => {
+  test('sanitizeLottie leaves safe text untouched and strips expressions and outside references', () => {
     const plain = JSON.stringify(redSquare());
-    assert.equal(withoutExpressions(plain), plain);
-    assert.equal(withoutExpressions('{"a":{"k":1, "x" : "code()", "X": "kept"},"i":{"x":0.3}}'), '{"a":{"k":1,"X":"kept"},"i":{"x":0.3}}');
+    assert.equal(sanitizeLottie(plain), plain);
+    assert.equal(sanitizeLottie('{"a":{"k":1, "x" : "code()", "X": "kept"},"i":{"x":0.3}}'), '{"a":{"k":1,"X":"kept"},"i":{"x":0.3}}');
+    const assets = '{"assets":[{"id":"a","u":"http://h/","p":"i.png"},{"id":"b","p":"data:image/png;base64,AA"}],"fonts":{"list":[{"fPath":"http://h/f.css"}]}}';
+    assert.equal(sanitizeLottie(assets), '{"assets":[{"id":"a"},{"id":"b","p":"data:image/png;base64,AA"}],"fonts":{"list":[{}]}}');
+    // Escaped key spellings cannot slip past the quick check.
+    assert.equal(sanitizeLottie('{"assets":[{"\\u0070":"/etc/passwd"}]}'), '{"assets":[{}]}');
+    assert.equal(sanitizeLottie('{"fonts":{"list":[{"f\\u0050ath":"http://h/"}]}}'), '{"fonts":{"list":[{}]}}');
   });
 
-  test('stripExpressions removes string "x" everywhere, keeps numeric ones, and copes with deep nesting', () => {
+  test('stripUnsafe removes string "x" everywhere, keeps numeric ones, and copes with deep nesting', () => {
     const doc = { a: { k: 1, x: 'code()' }, list: [{ x: 'more()' }, { x: [0.5], y: [0.5] }], i: { x: 0.3 } };
-    assert.equal(stripExpressions(doc), 2);
+    assert.equal(stripUnsafe(doc), 2);
     assert.deepEqual(doc, { a: { k: 1 }, list: [{}, { x: [0.5], y: [0.5] }], i: { x: 0.3 } });
     let deep: unknown = { x: 'bottom()' };
     for (let i = 0; i < 100_000; i++) deep = [deep];
-    assert.equal(stripExpressions(deep), 1);
+    assert.equal(stripUnsafe(deep), 1);
   });
 });

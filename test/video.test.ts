@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
+import { readApng } from '../src/convert/workers/apng.js';
 
 const WEBM = fixture('animated_webm_161x121_2s_vp9a.webm'); // VP9 with alpha, 161x121, 30 fps, ~1 s
 const ffmpegMissing = spawnSync('ffmpeg', ['-version']).status === 0 ? undefined : 'ffmpeg is not installed (apt-get install ffmpeg); skipping video conversions';
@@ -56,6 +57,35 @@ describe('video stickers through ffmpeg', { skip: ffmpegMissing }, () => {
       ['h264', 'yuv420p', 0, 0],
     );
     assert.ok(Math.abs(Number(info.format.duration) - 1) < 0.1);
+  });
+
+  test('to APNG: every frame, looping forever, about 1 s, read from its chunks', async () => {
+    const res = await get('format=apng&size=80');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'image/apng');
+    const a = readApng(res.rawPayload);
+    assert.equal(a.width, 80);
+    assert.equal(a.plays, 0);
+    assert.ok(a.frames >= 25 && a.delaysMs.length === a.frames, `frames: ${a.frames}`);
+    assert.ok(Math.abs(a.delaysMs.reduce((x, y) => x + y, 0) - 1000) <= 40);
+    assert.equal(res.headers['x-output-frames'], String(a.frames));
+  });
+
+  test('background: every format composited onto the colour, with no transparent pixel left', async () => {
+    // This video is semi-transparent all over (alpha about 80), so every pixel shows the background through.
+    const plain = await sharp((await get('format=png&size=80')).rawPayload).ensureAlpha().raw().toBuffer();
+    const at = (40 * 80 + 40) * 4;
+    const a = plain[at + 3] / 255;
+    assert.ok(a > 0.1 && a < 0.9, `alpha ${a}`);
+    const expected = [255, 0, 255].map((bg, c) => plain[at + c] * a + bg * (1 - a));
+    for (const format of ['png', 'gif', 'webp', 'apng']) {
+      const res = await get(`format=${format}&size=80&background=ff00ff`);
+      assert.equal(res.statusCode, 200, format);
+      const data = await sharp(res.rawPayload, { page: 0 }).ensureAlpha().raw().toBuffer();
+      assert.ok(data.every((v, i) => i % 4 !== 3 || v === 255), `${format}: fully opaque`);
+      const got = [...data.subarray(at, at + 3)];
+      assert.ok(got.every((v, c) => Math.abs(v - expected[c]) <= 24), `${format}: ${got} is the video over magenta (${expected.map(Math.round)})`);
+    }
   });
 
   test('a broken video is a 422 with ffmpeg\'s reason, and nothing is cached', async () => {

@@ -4,6 +4,7 @@ import { makeEntry, type StickerEntry } from '../sticker/entry.js';
 import type { VariantSpec } from '../sticker/variant.js';
 import type { ProcessPool } from './pool.js';
 import { VideoConverter } from './video.js';
+import { fixApngFrameCount, readApng } from './workers/apng.js';
 
 export type ConvertSpec = Exclude<VariantSpec, { kind: 'as-stored' }>;
 
@@ -52,7 +53,8 @@ export class Converter {
     }
     if (spec.kind === 'video') {
       const v = await this.video.convert(base.plain!, spec, signal);
-      const dims = spec.format === 'mp4' ? undefined : await imageDims(v.data);
+      if (spec.format === 'apng') fixApngFrameCount(v.data);
+      const dims = spec.format === 'mp4' ? undefined : spec.format === 'apng' ? apngDims(v.data) : await imageDims(v.data);
       return makeEntry({ ...common, output: spec.format, contentType: contentTypes[spec.format], conversionMs: v.ms, plain: v.data, outputDims: dims });
     }
     const { background } = spec;
@@ -71,6 +73,12 @@ export class Converter {
       outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs },
     });
   }
+}
+
+/** libvips reads only an APNG's first frame, so its frame count and delays come from its chunks. */
+function apngDims(data: Buffer): { width: number; height: number; frames: number; durationMs: number } {
+  const a = readApng(data);
+  return { width: a.width, height: a.height, frames: a.frames, durationMs: Math.round(a.delaysMs.reduce((x, y) => x + y, 0)) };
 }
 
 /** Width, height and frame count of an image ffmpeg produced, read by libvips (loaded only for video output). */

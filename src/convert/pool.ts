@@ -15,6 +15,8 @@ export interface PoolOptions {
   /** Defaults: 4096 px and 1800 frames. */
   maxLottieDimension?: number;
   maxFrames?: number;
+  /** Default dotlottie. */
+  renderer?: 'dotlottie' | 'lottie-web';
 }
 
 export interface Encoded {
@@ -46,6 +48,7 @@ export class ProcessPool {
       maxThreads: opts.threads,
       maxQueue: opts.queueMax,
       idleTimeout: 60_000,
+      workerData: { renderer: opts.renderer ?? 'dotlottie' },
       // One hostile file must not take the process's memory: its thread dies instead.
       resourceLimits: { maxOldGenerationSizeMb: Math.max(128, Math.ceil((opts.maxLottieBytes * 12) / 2 ** 20)), maxYoungGenerationSizeMb: 8 },
     });

@@ -2,12 +2,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { errors } from '../errors.js';
 
 export interface VideoSpec {
-  format: 'gif' | 'webp' | 'mp4' | 'png';
+  format: 'gif' | 'webp' | 'mp4' | 'png' | 'apng';
   /** Longer edge, aspect kept; undefined keeps the source size. */
   size?: number;
   /** Output frame rate, only when asked for (a rate above the source's would duplicate frames). */
   fps?: number;
   quality: number;
+  /** Opaque RGB to composite onto; undefined keeps transparency (MP4 has none: black). */
+  background?: [number, number, number];
 }
 
 export interface VideoResult {
@@ -69,21 +71,31 @@ export class VideoConverter {
   }
 }
 
+/** One filter graph from the input [0:v] to [out]: frame rate, size, background, then the format's own steps. */
 function outputArgs(spec: VideoSpec): string[] {
-  const filters: string[] = [];
-  if (spec.fps) filters.push(`fps=${spec.fps}`);
-  if (spec.size) filters.push(`scale=${spec.size}:${spec.size}:force_original_aspect_ratio=decrease`);
-  const chain = (extra: string[]) => [...filters, ...extra].join(',') || 'null';
+  const steps: string[] = [];
+  if (spec.fps) steps.push(`fps=${spec.fps}`);
+  if (spec.size) steps.push(`scale=${spec.size}:${spec.size}:force_original_aspect_ratio=decrease`);
+  if (spec.format === 'mp4') steps.push('scale=trunc(iw/2)*2:trunc(ih/2)*2'); // even sizes for yuv420p
+  let graph = `[0:v]${steps.join(',') || 'null'}[v]`;
+  if (spec.background) {
+    // A plane of the colour sized to the video (scale2ref), with the video laid over it.
+    const hex = spec.background.map((c) => c.toString(16).padStart(2, '0')).join('');
+    graph += `;color=c=0x${hex}:s=16x16,format=rgba[c];[c][v]scale2ref[c][v];[c][v]overlay=shortest=1:format=rgb,format=rgb24[v]`;
+  }
+  const out = (tail: string) => ['-filter_complex', `${graph};[v]${tail}[out]`, '-map', '[out]'];
   switch (spec.format) {
     case 'gif':
-      // One palette with a slot reserved for transparency; alpha becomes binary at 128.
-      return ['-filter_complex', `${chain([])},split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse=alpha_threshold=128`, '-loop', '0', '-f', 'gif'];
+      // One palette; with transparency, a slot reserved for it and alpha made binary at 128.
+      return [...out(spec.background ? 'split[a][b];[a]palettegen[p];[b][p]paletteuse' : 'split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse=alpha_threshold=128'), '-loop', '0', '-f', 'gif'];
     case 'webp':
-      return ['-vf', chain([]), '-c:v', 'libwebp_anim', '-lossless', '0', '-q:v', String(spec.quality), '-loop', '0', '-f', 'webp'];
+      return [...out('null'), '-c:v', 'libwebp_anim', '-lossless', '0', '-q:v', String(spec.quality), '-loop', '0', '-f', 'webp'];
+    case 'apng':
+      return [...out('null'), '-c:v', 'apng', '-plays', '0', '-f', 'apng'];
     case 'mp4':
-      // Even dimensions and yuv420p for players everywhere; fragmented so it can be written to a pipe.
-      return ['-vf', chain(['scale=trunc(iw/2)*2:trunc(ih/2)*2']), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(Math.round(51 - (spec.quality * 33) / 100)), '-pix_fmt', 'yuv420p', '-an', '-movflags', 'frag_keyframe+empty_moov', '-f', 'mp4'];
+      // yuv420p for players everywhere; fragmented so it can be written to a pipe.
+      return [...out('null'), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(Math.round(51 - (spec.quality * 33) / 100)), '-pix_fmt', 'yuv420p', '-an', '-movflags', 'frag_keyframe+empty_moov', '-f', 'mp4'];
     case 'png':
-      return ['-vf', chain([]), '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png'];
+      return [...out('null'), '-frames:v', '1', '-f', 'image2pipe', '-c:v', 'png'];
   }
 }

@@ -49,7 +49,7 @@ export type VariantSpec =
   | { kind: 'original' } // TGS bytes as application/x-tgsticker
   | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] }
   | { kind: 'webp' | 'gif' | 'apng'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
-  | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4'; size?: number; fps?: number; quality: number };
+  | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4' | 'apng'; size?: number; fps?: number; quality: number; background?: [number, number, number] };
 
 /**
  * format=auto: the best output the client's Accept header names explicitly (q > 0), for what this sticker
@@ -64,7 +64,7 @@ export function chooseFormat(accept: string | undefined, original: StickerEntry[
   }
   const preference: Array<[string, RequestedFormat]> =
     original === 'webm'
-      ? [['video/webm', 'original'], ['video/mp4', 'mp4'], ['image/webp', 'webp'], ['image/gif', 'gif'], ['image/png', 'png']]
+      ? [['video/webm', 'original'], ['video/mp4', 'mp4'], ['image/webp', 'webp'], ['image/apng', 'apng'], ['image/gif', 'gif'], ['image/png', 'png']]
       : original === 'tgs'
         ? [['application/json', 'lottie'], ['image/webp', 'webp'], ['image/apng', 'apng'], ['image/gif', 'gif'], ['image/png', 'png']]
         : [[`image/${original}`, 'original'], ['image/webp', 'webp'], ['image/png', 'png'], ['image/gif', 'gif']];
@@ -93,13 +93,13 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
     return base.original === 'tgs' ? { kind: 'original' } : { kind: 'as-stored' };
   }
   const background = parseColour(q.background);
-  if (format === 'apng' && base.original !== 'tgs') throw errors.impossibleFormat(`format=apng is for animated (TGS) stickers for now; this file is ${base.original}`);
   if (base.original === 'webm') {
-    if (q.background !== undefined) throw errors.impossibleFormat('background is not supported for video stickers yet');
     if (q.frame !== undefined) throw errors.impossibleFormat('frame applies to animated (TGS) stickers');
     // Telegram's video stickers are at most 30 fps, so the source rate is kept unless a lower one is asked for.
-    return { kind: 'video', format: format as 'png' | 'webp' | 'gif' | 'mp4', size: q.size, fps: q.fps === undefined ? undefined : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : 60), quality: q.quality ?? 80 };
+    return { kind: 'video', format, size: q.size, fps: q.fps === undefined ? undefined : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : 60), quality: q.quality ?? 80, background };
   }
+  // A static image has one frame, and a PNG is what an APNG decoder shows for it.
+  if (format === 'apng' && base.original !== 'tgs') return resolveVariant({ ...q, format: 'png' }, base, maxOutputSize);
   if (format === 'mp4') throw errors.impossibleFormat(`format=mp4 is for video (WebM) stickers; this file is ${base.original}`);
   if (format === 'webp' || format === 'gif' || format === 'apng') {
     if (q.frame !== undefined) throw errors.impossibleFormat(`frame applies to format=png; format=${format} is the whole animation`);
@@ -141,7 +141,7 @@ export function variantKey(v: VariantSpec): string {
     case 'apng':
       return `${v.kind}-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
     case 'video':
-      return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}`;
+      return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}-${colourKey(v.background)}`;
   }
 }
 

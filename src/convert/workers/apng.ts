@@ -1,11 +1,20 @@
 import { zlibSync } from 'fflate';
+import { changedRect, crop, type Rect } from './frame-diff.js';
 
 /**
- * A minimal APNG writer: RGBA, 8 bits, every frame full size, disposed to transparent, looping forever.
- * Pure JavaScript (fflate for zlib) on purpose: the thread may be terminated at its deadline, and Node
- * aborts the whole process if that happens inside a native zlib call.
+ * A minimal APNG writer: RGBA, 8 bits, looping forever. After the first, each frame is only the rectangle
+ * that changed (replacing what is under it, nothing disposed), and a frame equal to the one before just
+ * lengthens it, as in the WebP encoder. Pure JavaScript (fflate for zlib) on purpose: the thread may be
+ * terminated at its deadline, and Node aborts the whole process if that happens inside a native zlib call.
  */
-export function encodeApng(frames: Uint8Array[], width: number, height: number, delaysMs: number[]): Uint8Array {
+export function encodeApng(frames: Uint8Array[], width: number, height: number, delaysMs: number[]): { data: Uint8Array; frames: number } {
+  const kept: Array<{ rect: Rect; rgba: Uint8Array; delay: number }> = [];
+  frames.forEach((rgba, i) => {
+    const prev = i > 0 ? frames[i - 1] : undefined;
+    const rect = prev ? changedRect(u32(prev), u32(rgba), width, height) : { x: 0, y: 0, width, height };
+    if (rect) kept.push({ rect, rgba, delay: delaysMs[i] });
+    else kept[kept.length - 1].delay += delaysMs[i];
+  });
   const parts: Uint8Array[] = [PNG_SIGNATURE];
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
@@ -14,22 +23,27 @@ export function encodeApng(frames: Uint8Array[], width: number, height: number, 
   ihdr.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, deflate, adaptive filtering, no interlace
   parts.push(chunk('IHDR', ihdr));
   const actl = new Uint8Array(8);
-  new DataView(actl.buffer).setUint32(0, frames.length); // num_plays 0 = forever
+  new DataView(actl.buffer).setUint32(0, kept.length); // num_plays 0 = forever
   parts.push(chunk('acTL', actl));
   let seq = 0;
-  frames.forEach((rgba, i) => {
+  kept.forEach(({ rect, rgba, delay }, i) => {
     const fctl = new Uint8Array(26);
     const f = new DataView(fctl.buffer);
     f.setUint32(0, seq++);
-    f.setUint32(4, width);
-    f.setUint32(8, height);
-    f.setUint16(20, delaysMs[i]); // delay_num / delay_den: milliseconds
-    f.setUint16(22, 1000);
-    fctl[24] = 1; // dispose to transparent black: no frame shows through the next
-    fctl[25] = 0; // blend: source (replace)
+    f.setUint32(4, rect.width);
+    f.setUint32(8, rect.height);
+    f.setUint32(12, rect.x);
+    f.setUint32(16, rect.y);
+    // delay_num / delay_den: milliseconds; a longer merged delay is written in hundredths of a second.
+    const ms = delay <= 0xffff;
+    f.setUint16(20, ms ? delay : Math.min(0xffff, Math.round(delay / 10)));
+    f.setUint16(22, ms ? 1000 : 100);
+    fctl[24] = 0; // dispose: none (the next rectangle replaces what changed)
+    fctl[25] = 0; // blend: source (replace, alpha included)
     parts.push(chunk('fcTL', fctl));
-    // PNG image data is a zlib stream (header and Adler-32), not raw deflate.
-    const data = zlibSync(filtered(rgba, width, height), { level: 6 });
+    // PNG image data is a zlib stream (header and Adler-32), not raw deflate. Level 3 encodes ~30 % faster
+    // than 6 here for files ~2 % larger.
+    const data = zlibSync(filtered(crop(rgba, width, rect), rect.width, rect.height), { level: 3 });
     if (i === 0) parts.push(chunk('IDAT', data));
     else {
       const fdat = new Uint8Array(4 + data.length);
@@ -41,8 +55,10 @@ export function encodeApng(frames: Uint8Array[], width: number, height: number, 
   parts.push(chunk('IEND', new Uint8Array(0)));
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
+  return { data: out, frames: kept.length };
 }
+
+const u32 = (f: Uint8Array) => new Uint32Array(f.buffer, f.byteOffset, f.byteLength >> 2);
 
 const PNG_SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -104,4 +120,25 @@ export function readApng(png: Uint8Array): { frames: number; plays: number; dela
     at = d + len + 4;
   }
   return { frames, plays, delaysMs, width, height };
+}
+
+/**
+ * ffmpeg's APNG muxer cannot seek back on a pipe, so it leaves acTL's frame count unknown (0xFFFFFFFF);
+ * this writes the real count (the fcTL chunks) and the chunk's CRC, in place.
+ */
+export function fixApngFrameCount(png: Uint8Array): Uint8Array {
+  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  let actl = -1;
+  let frames = 0;
+  for (let at = 8; at + 8 <= png.length; ) {
+    const len = v.getUint32(at);
+    const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
+    if (type === 'acTL') actl = at;
+    if (type === 'fcTL') frames++;
+    at += 12 + len;
+  }
+  if (actl < 0) return png;
+  v.setUint32(actl + 8, frames);
+  v.setUint32(actl + 16, crc32(png.subarray(actl + 4, actl + 16)));
+  return png;
 }

@@ -2,10 +2,13 @@ import { Gunzip } from 'fflate';
 import sharp from 'sharp';
 import { GIFEncoder, applyPalette, quantize } from 'gifenc';
 import { encodeApng } from './apng.js';
+import { encodeAnimatedWebp } from './webp.js';
+import { workerData } from 'node:worker_threads';
 import { dotLottieRenderer, RendererFailure } from '../render/dotlottie.js';
-import { withoutExpressions } from '../render/sanitize.js';
+import { loadCanvas, lottieWebRenderer } from '../render/lottie-web.js';
+import { sanitizeLottie } from '../render/sanitize.js';
 import type { EncodeResult, ImagePngTask, RenderAnimTask, RenderPngTask } from '../messages.js';
-import type { LoadedAnimation } from '../render/renderer.js';
+import type { LoadedAnimation, Renderer } from '../render/renderer.js';
 
 // PNG is lossless, so effort only trades CPU for size: level 6 is zlib's balance, and adaptive filtering
 // helps flat sticker art.
@@ -42,16 +45,27 @@ async function loadTgs(task: { gzip: Uint8Array; maxLottieBytes: number; width: 
   return anim;
 }
 
+let chosen: Renderer | undefined;
+
+/** The pool's renderer (workerData.renderer); the service checked at start-up that it can load. */
+function renderer(): Renderer {
+  if (chosen) return chosen;
+  if ((workerData as { renderer?: string } | undefined)?.renderer !== 'lottie-web') return (chosen = dotLottieRenderer);
+  const canvas = loadCanvas();
+  if (canvas instanceof Error) throw canvas;
+  return (chosen = lottieWebRenderer(canvas));
+}
+
 /** gunzip, parse, strip expressions, load into the renderer: an animation, or the failure to report. */
 async function loadFresh(task: { gzip: Uint8Array; maxLottieBytes: number; width: number; height: number }): Promise<LoadedAnimation | EncodeResult> {
   let json: string;
   try {
-    json = withoutExpressions(gunzipCapped(task.gzip, task.maxLottieBytes));
+    json = sanitizeLottie(gunzipCapped(task.gzip, task.maxLottieBytes));
   } catch {
     return { ok: false, detail: 'the TGS could not be decompressed and parsed' };
   }
   try {
-    return await dotLottieRenderer.load(json, task.width, task.height);
+    return await renderer().load(json, task.width, task.height);
   } catch (err) {
     return { ok: false, detail: (err as Error).message, recycle: err instanceof RendererFailure };
   }
@@ -116,10 +130,6 @@ export async function imagePng(task: ImagePngTask): Promise<EncodeResult> {
   }
 }
 
-// Encoding, not rendering, dominates an animated WebP (10-36 ms a 512 px frame by effort); effort 2 keeps
-// a 3 s sticker within about a second on one thread, at a few percent larger files than the default 4.
-const ANIMATED_WEBP_EFFORT = 2;
-
 /**
  * Frame i of the output shows the source frame at time i / fps, and its delay is rounded so the delays add
  * up to the source's duration: playback speed equals the source's whatever fps is chosen.
@@ -143,33 +153,28 @@ export function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
   return withAnimation(task, async (anim) => {
     // GIF delays are 10 ms units; WebP and APNG take milliseconds.
     const { frames, delays } = timeline(anim.frames, task.sourceFps, task.fps, task.format === 'gif' ? 10 : 1);
-    const data =
+    const { data, frames: written } =
       task.format === 'gif'
-        ? encodeGif(ownFrames(anim, frames, task.background), task, delays)
+        ? { data: encodeGif(ownFrames(anim, frames, task.background), task, delays), frames: frames.length }
         : task.format === 'apng'
-          ? encodeApng(ownFrames(anim, frames, task.background), task.width, task.height, delays)
-          : await encodeAnimatedWebp(anim, frames, task, delays);
-    return { ok: true, data, width: task.width, height: task.height, frames: frames.length, durationMs: delays.reduce((a, b) => a + b, 0) };
+          ? encodeApng(ownFrames(anim, frames, task.background), task.width, task.height, delays) // merges repeated frames too
+          : await encodeAnimatedWebp(copiedFrames(anim, frames, task.background), delays, task); // merges repeated frames
+    return { ok: true, data, width: task.width, height: task.height, frames: written, durationMs: delays.reduce((a, b) => a + b, 0) };
   });
 }
 
 /** The frames as arrays of their own (gifenc reads frame.buffer whole, so views into one buffer break it), flattened onto bg. */
 function ownFrames(anim: LoadedAnimation, frames: number[], bg?: [number, number, number]): Uint8Array[] {
-  return frames.map((k) => {
-    const f = new Uint8Array(anim.frame(k));
-    if (bg) flattenOnto(f, bg);
-    return f;
-  });
+  return [...copiedFrames(anim, frames, bg)];
 }
 
-/** libvips' animated WebP from the frames stacked in one tall strip (pageHeight), with per-frame delays. */
-function encodeAnimatedWebp(anim: LoadedAnimation, frames: number[], task: RenderAnimTask, delays: number[]): Promise<Buffer> {
-  const frameBytes = task.width * task.height * 4;
-  const strip = Buffer.allocUnsafe(frameBytes * frames.length);
-  frames.forEach((k, i) => strip.set(anim.frame(k), i * frameBytes));
-  let img = sharp(strip, { raw: { width: task.width, height: task.height * frames.length, channels: 4, pageHeight: task.height } });
-  if (task.background) img = img.flatten({ background: rgb(task.background) });
-  return img.webp({ quality: task.quality, effort: ANIMATED_WEBP_EFFORT, loop: 0, delay: delays }).toBuffer();
+/** Each frame in an array of its own, made one at a time (the WebP encoder holds only those in flight). */
+function* copiedFrames(anim: LoadedAnimation, frames: number[], bg?: [number, number, number]): Generator<Uint8Array> {
+  for (const k of frames) {
+    const f = new Uint8Array(anim.frame(k));
+    if (bg) flattenOnto(f, bg);
+    yield f;
+  }
 }
 
 /**

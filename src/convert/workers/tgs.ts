@@ -2,7 +2,8 @@ import { gunzipSync } from 'node:zlib';
 import type { DecodeTgsTask, DecodeTgsResult, LottieInfo } from '../messages.js';
 
 const MAX_FRAME_RATE = 240;
-// Real stickers have tens of layers; tens of thousands make a single frame take seconds.
+// Real stickers have tens of layers (counted with every use of a precomposition); tens of thousands make a
+// single frame take seconds.
 const MAX_LAYERS = 5000;
 
 /** gunzip with a hard output cap, parse, and check the fields every Lottie player needs. Never throws. */
@@ -52,6 +53,7 @@ export function lottieInfo(doc: unknown, jsonBytes: number, limits: { maxDimensi
   if (op <= ip) return `Lottie out-point ${op} is not after in-point ${ip}`;
   if (op - ip > limits.maxFrames) return `the animation has ${Math.ceil(op - ip)} frames; at most ${limits.maxFrames} are accepted`;
   const layers = countLayers(d);
+  if (typeof layers === 'string') return layers;
   if (layers > MAX_LAYERS) return `the animation has ${layers} layers; at most ${MAX_LAYERS} are accepted`;
   return {
     width: w,
@@ -65,9 +67,40 @@ export function lottieInfo(doc: unknown, jsonBytes: number, limits: { maxDimensi
   };
 }
 
-/** Layers of the main composition and of every precomposition asset. */
-function countLayers(d: Record<string, unknown>): number {
-  let n = (d.layers as unknown[]).length;
-  if (Array.isArray(d.assets)) for (const a of d.assets) if (a && Array.isArray((a as { layers?: unknown }).layers)) n += (a as { layers: unknown[] }).layers.length;
-  return n;
+const MAX_NESTING = 64;
+
+/**
+ * Layers as the renderer will instantiate them: a precomposition layer brings all the layers of its asset
+ * each time it is used, so a few small assets that use each other twice can stand for millions of layers.
+ * A precomposition that contains itself (directly or through others) would never finish: refused by name.
+ */
+function countLayers(d: Record<string, unknown>): number | string {
+  const assets = new Map<string, unknown[]>();
+  if (Array.isArray(d.assets)) {
+    for (const a of d.assets as Array<{ id?: unknown; layers?: unknown }>) if (a && typeof a.id === 'string' && Array.isArray(a.layers)) assets.set(a.id, a.layers);
+  }
+  const memo = new Map<string, number>();
+  const open = new Set<string>();
+  const count = (layers: unknown[], depth: number): number | string => {
+    if (depth > MAX_NESTING) return `precompositions are nested more than ${MAX_NESTING} deep`;
+    let n = 0;
+    for (const l of layers as Array<{ ty?: unknown; refId?: unknown }>) {
+      n++;
+      if (!l || l.ty !== 0 || typeof l.refId !== 'string' || !assets.has(l.refId)) continue;
+      const id = l.refId;
+      if (open.has(id)) return `precomposition "${id.slice(0, 40)}" contains itself`;
+      let inner = memo.get(id);
+      if (inner === undefined) {
+        open.add(id);
+        const r = count(assets.get(id)!, depth + 1);
+        open.delete(id);
+        if (typeof r === 'string') return r;
+        memo.set(id, (inner = r));
+      }
+      n += inner;
+      if (n > MAX_LAYERS) return n; // enough to refuse; stop before the count itself gets large
+    }
+    return n;
+  };
+  return count(d.layers as unknown[], 0);
 }

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { buildTestApp, type TestApp } from '../test/helper.js';
+import { availableRenderers } from '../test/helper.js';
+import { fixtures, median, stickerFiles } from './lib.js';
+
+/**
+ * Every output format at 512 and 256 px for the ten corpus stickers, through the service: an instant fake
+ * Telegram, a miss every time (a fresh file id), render, encode, cache; one pool thread, as each of two
+ * cluster workers has on two cores. Per sticker and per frame, next to rlottie's time to render the frames
+ * alone (test/fixtures/reference/rlottie-speed.tsv), for each renderer that can run here.
+ */
+const rlottieWhole = new Map(
+  readFileSync(join(fixtures, 'reference', 'rlottie-speed.tsv'), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split('\t'))
+    .map(([file, , , , whole]) => [file.replace(/\.tgs$/, ''), Number(whole)]),
+);
+
+const FORMATS = (process.env.BENCH_FORMATS ?? 'webp,gif,apng,png').split(',');
+const SIZES = [512, 256];
+let unique = 0;
+
+async function time(t: TestApp, sticker: Buffer, query: string): Promise<{ ms: number; frames: number }> {
+  const id = `BENCHfile${++unique}xxxxxxxx`;
+  t.fake.add(id, { data: sticker });
+  const t0 = performance.now();
+  const res = await t.app.inject({ url: `/stickers/${id}?${query}` });
+  const ms = performance.now() - t0;
+  if (res.statusCode !== 200) throw new Error(`${query}: ${res.statusCode} ${res.payload.slice(0, 200)}`);
+  return { ms, frames: Number(res.headers['x-output-frames'] ?? 1) };
+}
+
+async function main() {
+  console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model}), Node ${process.version}; one pool thread; one miss per cell\n`);
+  const files = stickerFiles().filter((f) => f.startsWith('sticker_'));
+  for (const renderer of availableRenderers()) {
+    const t = await buildTestApp({ RENDERER: renderer, MEMORY_CACHE_MB: '0', CONVERSION_TIMEOUT_SEC: '120', ENDPOINT_TIMEOUT_SEC: '120', LOG_LEVEL: 'warn' });
+    try {
+      await time(t, readFileSync(join(fixtures, files[0])), 'format=png&size=64'); // load wasm/libvips in the thread
+      const cols = FORMATS.flatMap((f) => SIZES.map((s) => `${f} ${s}`));
+      console.log(`### RENDERER=${renderer}\n`);
+      console.log(`| sticker | frames | rlottie render 512 ms | ${cols.map((c) => `${c} ms (ms/frame)`).join(' | ')} | webp 512 ÷ rlottie |`);
+      console.log(`|${'---|'.repeat(cols.length + 4)}`);
+      const perCol = new Map<string, number[]>(cols.map((c) => [c, []]));
+      const perFrameCol = new Map<string, number[]>(cols.map((c) => [c, []]));
+      const ratios: number[] = [];
+      for (const f of files) {
+        const name = f.replace(/\.tgs$/, '');
+        const data = readFileSync(join(fixtures, f));
+        const cells: string[] = [];
+        let webp512 = NaN;
+        let frames = 0;
+        for (const format of FORMATS) {
+          for (const size of SIZES) {
+            const r = await time(t, data, `format=${format}&size=${size}`);
+            if (format !== 'png') frames = Math.max(frames, r.frames);
+            if (format === 'webp' && size === 512) webp512 = r.ms;
+            perCol.get(`${format} ${size}`)!.push(r.ms);
+            perFrameCol.get(`${format} ${size}`)!.push(r.ms / r.frames);
+            cells.push(`${r.ms.toFixed(0)} (${(r.ms / r.frames).toFixed(2)})`);
+          }
+        }
+        const rl = rlottieWhole.get(name) ?? NaN;
+        ratios.push(webp512 / rl);
+        console.log(`| ${name} | ${frames} | ${rl.toFixed(0)} | ${cells.join(' | ')} | ${(webp512 / rl).toFixed(2)} |`);
+      }
+      console.log(`| median | | | ${cols.map((c) => `${median(perCol.get(c)!).toFixed(0)} (${median(perFrameCol.get(c)!).toFixed(2)})`).join(' | ')} | ${median(ratios).toFixed(2)} |\n`);
+    } finally {
+      await t.close();
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
