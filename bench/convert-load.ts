@@ -10,12 +10,15 @@ import { fixtures, parseWrk, stickerFiles, stop, treeRssKiB, waitFor } from './l
  * Conversions per second with both cluster workers converting: wrk asks for PNG frames of the ten corpus
  * stickers, a different (sticker, frame) pair each time, so nearly every request is a render + encode
  * (the memory cache is off). Reports conversions/s, latency, and the peak RSS/PSS of the whole service.
- * Env: BENCH_DURATION (default 15s), BENCH_SIZE (256), BENCH_CONNECTIONS (8).
+ * Env: BENCH_DURATION (default 15s), BENCH_SIZE (256), BENCH_CONNECTIONS (8), BENCH_FORMAT (png; or webp, gif, apng).
  */
 const root = join(__dirname, '..', '..');
 const duration = process.env.BENCH_DURATION ?? '15s';
 const size = Number(process.env.BENCH_SIZE ?? 256);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
+// png: one frame, a different (sticker, frame) each time; webp, gif, apng: the whole animation, a different
+// (sticker, quality) each time, so no two requests in flight share a conversion.
+const format = process.env.BENCH_FORMAT ?? 'png';
 
 async function main() {
   const fake = await new FakeTelegram().start();
@@ -40,7 +43,7 @@ local n = 0
 request = function()
   n = n + 1
   local id = ids[(n % #ids) + 1]
-  return wrk.format("GET", "/stickers/" .. id .. "?format=png&size=${size}&frame=" .. ((n * 7) % 30))
+  return wrk.format("GET", "/stickers/" .. id .. ${format === 'png' ? '"?format=png&size=' + size + '&frame=" .. ((n * 7) % 30)' : '"?format=' + format + '&size=' + size + '&quality=" .. (50 + (n % 50))'})
 end
 `,
   );
@@ -52,7 +55,7 @@ end
   await fake.close();
   const r = parseWrk(out);
   console.log(`Machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; WORKERS=2, one pool thread each; wrk -t1 -c${connections} -d${duration}`);
-  console.log(`PNG of one frame at ${size} px, distinct (sticker, frame) pairs, memory cache off:`);
+  console.log(format === 'png' ? `PNG of one frame at ${size} px, distinct (sticker, frame) pairs, memory cache off:` : `${format} of the whole sticker at ${size} px, distinct (sticker, quality) pairs, memory cache off:`);
   console.log(`conversions/s ${r.rps.toFixed(1)}, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}, non-2xx ${r.non2xx}`);
   console.log(`service memory after the run: RSS ${(mem.rss / 1024).toFixed(0)} MiB, PSS ${(mem.pss / 1024).toFixed(0)} MiB, peak RSS (sum of VmHWM) ${(mem.peak / 1024).toFixed(0)} MiB`);
 }

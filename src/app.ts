@@ -201,6 +201,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(stickerRoutes);
   await app.register(convertRoutes);
 
+  // Fastify runs this after its own server close, which waits for the requests under way (the shutdown
+  // tests pin that), so the pool, the Telegram client and Redis never close under an answered request.
   app.addHook('onClose', async () => {
     stats.close();
     for (const close of owned.reverse()) await close();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { FakeTelegram } from './fake-telegram.js';
 import { fixture, fid } from './helper.js';
+import { workerExecArgv } from '../src/cluster/primary.js';
 
 const mainJs = join(__dirname, '..', 'src', 'main.js');
 // A new connection per request, so the primary's round-robin spreads requests over the workers.
@@ -120,4 +121,43 @@ test('the cluster serves from every worker, restarts a crashed one, and /cache/s
     await fake.close();
   }
   assert.equal(child.exitCode, 0, 'the primary stops its workers and exits cleanly on SIGTERM');
+});
+
+test('SIGTERM to the primary lets a conversion under way in a worker finish and answers it', { timeout: 60_000 }, async () => {
+  const fake = await new FakeTelegram().start();
+  const port = await freePort();
+  const child = spawn(process.execPath, [mainJs], {
+    env: { ...process.env, WORKERS: '1', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, MAX_PROCESS_WORKERS: '1', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const logs = watchLogs(child);
+  try {
+    await logs.until((l) => l.msg === 'worker listening');
+    fake.add(fid('deploy'), { data: fixture('sticker_04.tgs') });
+    // SIGTERM as the download arrives: the request then spends a second or more in the pool.
+    let calls = 0;
+    const downloading = new Promise<void>((resolve) => (fake.onCall = () => ++calls === 2 && resolve()));
+    const response = get(`http://127.0.0.1:${port}/stickers/${fid('deploy')}?format=webp&size=256`);
+    await downloading;
+    child.kill('SIGTERM');
+    const res = await response;
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'image/webp');
+    await res.body.dump();
+  } finally {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await fake.close();
+  }
+  assert.equal(child.exitCode, 0);
+});
+
+test('workers get a small young generation unless the operator chose one', () => {
+  assert.deepEqual(workerExecArgv([]), ['--max-semi-space-size=4']);
+  assert.deepEqual(workerExecArgv(['--enable-source-maps']), ['--enable-source-maps', '--max-semi-space-size=4']);
+  assert.deepEqual(workerExecArgv([], '--max-semi-space-size=16'), []);
+  assert.deepEqual(workerExecArgv(['--max-semi-space-size=8']), ['--max-semi-space-size=8']);
 });

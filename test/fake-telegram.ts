@@ -30,6 +30,8 @@ export class FakeTelegram {
   delayMs = 0;
   inFlight = 0;
   maxInFlight = 0;
+  /** Called as each call arrives, before any answer: lets a test act while a request is under way. */
+  onCall?: () => void;
   #server: Server;
   #sockets = new Set<Socket>();
   #pathGeneration = 0;
@@ -78,6 +80,7 @@ export class FakeTelegram {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.inFlight++;
     this.callTimes.push(Date.now());
+    this.onCall?.();
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       const url = new URL(req.url ?? '/', 'http://x');

@@ -10,9 +10,9 @@ import { sanitizeLottie } from '../render/sanitize.js';
 import type { EncodeResult, ImagePngTask, RenderAnimTask, RenderPngTask } from '../messages.js';
 import type { LoadedAnimation, Renderer } from '../render/renderer.js';
 
-// PNG is lossless, so effort only trades CPU for size: level 6 is zlib's balance, and adaptive filtering
-// helps flat sticker art.
-const PNG_OPTIONS = { compressionLevel: 6, adaptiveFiltering: true } as const;
+// PNG is lossless, so effort only trades CPU for size: level 6 is zlib's balance. No adaptive filtering:
+// on sticker frames it cost ~10 ms at 512 px and made files larger (46.8 vs 39.5 KB, BENCHMARKS.md).
+const PNG_OPTIONS = { compressionLevel: 6 } as const;
 
 // A few loaded animations per thread: clients that ask for frame after frame of one sticker skip the JSON
 // parse and scene build, which cost most of a small PNG.
@@ -153,22 +153,32 @@ export function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
   return withAnimation(task, async (anim) => {
     // GIF delays are 10 ms units; WebP and APNG take milliseconds.
     const { frames, delays } = timeline(anim.frames, task.sourceFps, task.fps, task.format === 'gif' ? 10 : 1);
+    // Frames are rendered one at a time and encoded as they come: a whole 1024 px animation held at once
+    // would be gigabytes.
+    const each = () => copiedFrames(anim, frames, task.background);
     const { data, frames: written } =
       task.format === 'gif'
-        ? { data: encodeGif(ownFrames(anim, frames, task.background), task, delays), frames: frames.length }
+        ? { data: encodeGif(each(), sampleFrames(anim, frames, task.background), task, delays), frames: frames.length }
         : task.format === 'apng'
-          ? encodeApng(ownFrames(anim, frames, task.background), task.width, task.height, delays) // merges repeated frames too
-          : await encodeAnimatedWebp(copiedFrames(anim, frames, task.background), delays, task); // merges repeated frames
+          ? encodeApng(each(), task.width, task.height, delays) // merges repeated frames too
+          : await encodeAnimatedWebp(each(), delays, task); // merges repeated frames
     return { ok: true, data, width: task.width, height: task.height, frames: written, durationMs: delays.reduce((a, b) => a + b, 0) };
   });
 }
 
-/** The frames as arrays of their own (gifenc reads frame.buffer whole, so views into one buffer break it), flattened onto bg. */
-function ownFrames(anim: LoadedAnimation, frames: number[], bg?: [number, number, number]): Uint8Array[] {
-  return [...copiedFrames(anim, frames, bg)];
+/** Up to eight frames spread over the animation, one after another in one array: the GIF palette's sample. */
+function sampleFrames(anim: LoadedAnimation, frames: number[], bg?: [number, number, number]): Uint8Array {
+  const step = Math.max(1, Math.floor(frames.length / 8));
+  const picked = frames.filter((_, i) => i % step === 0).slice(0, 8);
+  const sample = new Uint8Array(picked.length * anim.width * anim.height * 4);
+  [...copiedFrames(anim, picked, bg)].forEach((f, i) => sample.set(f, i * f.length));
+  return sample;
 }
 
-/** Each frame in an array of its own, made one at a time (the WebP encoder holds only those in flight). */
+/**
+ * Each frame in an array of its own (gifenc reads frame.buffer whole, so views into one buffer break it),
+ * flattened onto bg, made one at a time as the encoder asks.
+ */
 function* copiedFrames(anim: LoadedAnimation, frames: number[], bg?: [number, number, number]): Generator<Uint8Array> {
   for (const k of frames) {
     const f = new Uint8Array(anim.frame(k));
@@ -182,17 +192,14 @@ function* copiedFrames(anim: LoadedAnimation, frames: number[], bg?: [number, nu
  * (threshold 127) or a solid background, frames cleared between each other, looping forever. Delays are in
  * 10 ms units, so the frame rate is capped at 50 by the caller.
  */
-function encodeGif(pixels: Uint8Array[], task: RenderAnimTask, delays: number[]): Uint8Array {
+function encodeGif(pixels: Iterable<Uint8Array>, sample: Uint8Array, task: RenderAnimTask, delays: number[]): Uint8Array {
   const bg = task.background;
   const format = bg ? 'rgb565' : 'rgba4444';
-  const step = Math.max(1, Math.floor(pixels.length / 8));
-  const sampled = pixels.filter((_, i) => i % step === 0).slice(0, 8);
-  const sample = new Uint8Array(sampled.reduce((n, p) => n + p.length, 0));
-  sampled.reduce((at, p) => (sample.set(p, at), at + p.length), 0);
   const palette = quantize(sample, 256, { format, oneBitAlpha: !bg, clearAlpha: !bg });
   const transparentIndex = bg ? -1 : palette.findIndex((c) => c[3] === 0);
   const gif = GIFEncoder();
-  pixels.forEach((p, i) => {
+  let i = 0;
+  for (const p of pixels) {
     gif.writeFrame(applyPalette(p, palette, format), task.width, task.height, {
       palette: i === 0 ? palette : undefined,
       delay: delays[i],
@@ -201,7 +208,8 @@ function encodeGif(pixels: Uint8Array[], task: RenderAnimTask, delays: number[])
       transparentIndex: Math.max(0, transparentIndex),
       dispose: transparentIndex >= 0 ? 2 : -1, // restore to background, or old frames show through
     });
-  });
+    i++;
+  }
   gif.finish();
   return gif.bytes();
 }
