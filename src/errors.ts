@@ -26,6 +26,7 @@ export const errors = {
   telegramBadRequest: def('TELEGRAM_BAD_REQUEST', 400, (description: string) => `Telegram rejected the file_id: ${description}`),
   fileNotFound: def('FILE_NOT_FOUND', 404, (description: string) => `File not found at Telegram: ${description}`),
   fileTooBig: def('FILE_TOO_BIG', 413, (limitBytes: number, detail: string) => `File is too big (${detail}); the limit is ${limitBytes} bytes`),
+  lottieTooLarge: def('LOTTIE_TOO_LARGE', 413, (limitBytes: number) => `The sticker is too large once decompressed: its Lottie JSON exceeds ${limitBytes} bytes (MAX_LOTTIE_BYTES)`),
   unsupportedFormat: def('UNSUPPORTED_FORMAT', 422, (what: string) => `Unsupported file format: ${what}`),
   emptyUpload: def('EMPTY_UPLOAD', 400, () => 'The request body must be a sticker file (TGS, WebP, WebM, PNG, JPEG or GIF)'),
   unrenderable: def('UNRENDERABLE', 422, (why: string) => `The sticker cannot be converted: ${why}`),

@@ -41,8 +41,8 @@ describe('POST /convert', () => {
     assert.match(JSON.parse(big.payload).message, /too large/i);
     assert.equal((await post(Buffer.from('plain text'))).statusCode, 422);
     const bomb = await post(gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20)));
-    assert.equal(bomb.statusCode, 422);
-    assert.equal(JSON.parse(bomb.payload).code, 'CORRUPT_STICKER');
+    assert.equal(bomb.statusCode, 413);
+    assert.equal(JSON.parse(bomb.payload).code, 'LOTTIE_TOO_LARGE');
     const badQ = await post(TGS, '?format=png&size=2');
     assert.equal(badQ.statusCode, 400);
     assert.match(JSON.parse(badQ.payload).message, /"size"/);

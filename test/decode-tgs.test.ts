@@ -35,7 +35,7 @@ test('without wantJson only the metadata and the gzip bytes come back', async ()
 test('a gzip bomb is stopped at MAX_LOTTIE_BYTES', async () => {
   const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20)); // 64 MiB of spaces in ~64 KB
   assert.ok(bomb.length < 100 * 1024);
-  await rejects(pool.decodeTgs(bomb, false), 'CORRUPT_STICKER', /exceeds 2097152 bytes/);
+  await rejects(pool.decodeTgs(bomb, false), 'LOTTIE_TOO_LARGE', /exceeds 2097152 bytes/);
 });
 
 test('absurd dimensions, frame rates and empty animations are refused', async () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { availableRenderers, buildTestApp, fid, type TestApp } from './helper.js';
+import { hostileFiles } from './hostile-files.js';
 import { sanitizeLottie, stripUnsafe } from '../src/convert/render/sanitize.js';
 
 /** A 100x100 opaque red PNG, for image assets. */
@@ -139,6 +140,30 @@ for (const renderer of availableRenderers()) describe(`Lottie expressions are ne
     } finally {
       server.close();
     }
+  });
+});
+
+describe('every broken or hostile file of the issue, through the route', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp();
+  });
+  after(() => t.close());
+
+  test('each gets its 4xx with a clear message, nothing is cached for it, and the service keeps answering', async () => {
+    for (const h of hostileFiles()) {
+      t.fake.add(fid(`h-${h.name}`), { data: h.data });
+      const res = await t.app.inject({ url: `/stickers/${fid(`h-${h.name}`)}?format=png` });
+      assert.equal(res.statusCode, h.status, `${h.name}: ${res.payload.slice(0, 200)}`);
+      const body = JSON.parse(res.payload) as { message: string; code: string };
+      assert.match(body.message, h.says, h.name);
+      // Asked again, the file is fetched again: neither it nor a result was cached.
+      const before = t.fake.calls.download;
+      assert.equal((await t.app.inject({ url: `/stickers/${fid(`h-${h.name}`)}?format=png` })).statusCode, h.status);
+      assert.equal(t.fake.calls.download, before + 1, `${h.name} was not cached`);
+    }
+    t.fake.add(fid('h-good'), { data: gzipSync(JSON.stringify(redSquare())) });
+    assert.equal((await t.app.inject({ url: `/stickers/${fid('h-good')}?format=png` })).statusCode, 200);
   });
 });
 

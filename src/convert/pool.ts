@@ -77,7 +77,7 @@ export class ProcessPool {
       false,
     )) as DecodeTgsResult;
     const gzip = Buffer.from(result.gzip.buffer, result.gzip.byteOffset, result.gzip.byteLength);
-    if (!result.ok) throw errors.corruptSticker(result.detail);
+    if (!result.ok) throw result.reason === 'too-large' ? errors.lottieTooLarge(this.#opts.maxLottieBytes) : errors.corruptSticker(result.detail);
     const json = result.json && Buffer.from(result.json.buffer, result.json.byteOffset, result.json.byteLength);
     return { info: result.info, gzip, json };
   }
