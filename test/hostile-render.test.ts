@@ -172,8 +172,15 @@ describe('expression stripping', () => {
     const plain = JSON.stringify(redSquare());
     assert.equal(sanitizeLottie(plain), plain);
     assert.equal(sanitizeLottie('{"a":{"k":1, "x" : "code()", "X": "kept"},"i":{"x":0.3}}'), '{"a":{"k":1,"X":"kept"},"i":{"x":0.3}}');
-    const assets = '{"assets":[{"id":"a","u":"http://h/","p":"i.png"},{"id":"b","p":"data:image/png;base64,AA"}],"fonts":{"list":[{"fPath":"http://h/f.css"}]}}';
-    assert.equal(sanitizeLottie(assets), '{"assets":[{"id":"a"},{"id":"b","p":"data:image/png;base64,AA"}],"fonts":{"list":[{}]}}');
+    const png = `data:image/png;base64,${RED_PNG.toString('base64')}`;
+    const assets = `{"assets":[{"id":"a","u":"http://h/","p":"i.png"},{"id":"b","p":"${png}"}],"fonts":{"list":[{"fPath":"http://h/f.css"}]}}`;
+    assert.equal(sanitizeLottie(assets), `{"assets":[{"id":"a"},{"id":"b","p":"${png}"}],"fonts":{"list":[{}]}}`);
+    // A few bytes that declare a 20000x20000 image (1.6 GB of pixels) are left out; so is what is not PNG or JPEG.
+    const ihdr = Buffer.from(RED_PNG.subarray(0, 33));
+    ihdr.writeUInt32BE(20_000, 16);
+    ihdr.writeUInt32BE(20_000, 20);
+    const bomb = `{"assets":[{"id":"c","p":"data:image/png;base64,${ihdr.toString('base64')}"},{"id":"d","p":"data:image/svg+xml;base64,PHN2Zy8+"}]}`;
+    assert.equal(sanitizeLottie(bomb), '{"assets":[{"id":"c"},{"id":"d"}]}');
     // Escaped key spellings cannot slip past the quick check.
     assert.equal(sanitizeLottie('{"assets":[{"\\u0070":"/etc/passwd"}]}'), '{"assets":[{}]}');
     assert.equal(sanitizeLottie('{"fonts":{"list":[{"f\\u0050ath":"http://h/"}]}}'), '{"fonts":{"list":[{}]}}');

@@ -1,4 +1,5 @@
 import type { LoadedAnimation, Renderer } from './renderer.js';
+import { dataUriImage, imageSize, MAX_IMAGE_EDGE } from './sanitize.js';
 
 /** The Debian packages node-canvas builds against; named in the start-up error when it is missing. */
 export const CANVAS_BUILD_PACKAGES = 'libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev';
@@ -54,9 +55,6 @@ function ensureLottie(canvas: CanvasModule): Lottie {
   return lottie;
 }
 
-/** Embedded images decoded up to this edge; larger ones are left out (they would be decoded in full by Cairo). */
-const MAX_IMAGE_EDGE = 4096;
-
 /**
  * An <img> for lottie-web's image layers that loads only embedded data: URIs of PNG or JPEG within
  * MAX_IMAGE_EDGE. node-canvas' own src setter would also read local file paths and fetch http(s) URLs, which
@@ -80,30 +78,6 @@ function embeddedImage(canvas: CanvasModule): unknown {
     },
   });
   return img;
-}
-
-function dataUriImage(uri: string): Buffer | undefined {
-  const m = /^data:image\/(png|jpe?g);base64,/i.exec(uri);
-  return m ? Buffer.from(uri.slice(m[0].length), 'base64') : undefined;
-}
-
-/** Width and height from a PNG's IHDR or a JPEG's SOF marker; undefined when neither is found. */
-export function imageSize(b: Buffer): { width: number; height: number } | undefined {
-  if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47 && b.toString('latin1', 12, 16) === 'IHDR') {
-    return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
-  }
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
-  for (let at = 2; at + 9 < b.length; ) {
-    if (b[at] !== 0xff) return undefined;
-    const marker = b[at + 1];
-    const length = b.readUInt16BE(at + 2);
-    // SOF0..SOF15 carry the frame size, except DHT (C4), JPG (C8) and DAC (CC).
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: b.readUInt16BE(at + 5), width: b.readUInt16BE(at + 7) };
-    }
-    at += 2 + length;
-  }
-  return undefined;
 }
 
 /**

@@ -5,7 +5,9 @@
  *   here. Elsewhere in the format "x" is numeric (easing handles), so only strings are removed;
  * - every reference to something outside the file (an image asset's "p" that is not a data: URI, with its
  *   base "u"; a font's "fPath"): dotlottie-web fetches such images over HTTP (proved by a test), which would
- *   let a sticker make the service call any address it can reach.
+ *   let a sticker make the service call any address it can reach;
+ * - every embedded image that is not a PNG or JPEG within MAX_IMAGE_EDGE: a small file can declare an image
+ *   whose decoded pixels would take gigabytes.
  * Iterative, so a deeply nested document cannot overflow the stack.
  */
 export function stripUnsafe(doc: unknown): number {
@@ -23,7 +25,7 @@ export function stripUnsafe(doc: unknown): number {
       delete o.x;
       removed++;
     }
-    if (typeof o.p === 'string' && !o.p.startsWith('data:')) {
+    if (typeof o.p === 'string' && (!o.p.startsWith('data:') || !embeddedImageOk(o.p))) {
       delete o.p;
       delete o.u;
       removed++;
@@ -38,9 +40,9 @@ export function stripUnsafe(doc: unknown): number {
 }
 
 // A key can only be spelt plainly or with \u escapes. Text with no escape at all is checked for the three
-// plain spellings (a string "x", a string "p" not starting with data:, any "fPath"); text with an escape
-// anywhere is always parsed, so no spelling can slip past.
-const MAY_BE_UNSAFE = /\\u|"x"\s*:\s*"|"p"\s*:\s*"(?!data:)|"fPath"\s*:/;
+// plain spellings (a string "x", a string "p", any "fPath"); text with an escape anywhere is always parsed,
+// so no spelling can slip past. Telegram's stickers have none of these (no images, no expressions).
+const MAY_BE_UNSAFE = /\\u|"x"\s*:\s*"|"p"\s*:\s*"|"fPath"\s*:/;
 
 /**
  * Lottie JSON text made safe to render (stripUnsafe). Most stickers hold nothing to remove, and for them
@@ -53,3 +55,38 @@ export function sanitizeLottie(json: string): string {
   stripUnsafe(doc);
   return JSON.stringify(doc);
 }
+
+/** Embedded images are decoded only up to this edge. */
+export const MAX_IMAGE_EDGE = 4096;
+
+function embeddedImageOk(uri: string): boolean {
+  const bytes = dataUriImage(uri);
+  const size = bytes && imageSize(bytes);
+  return !!size && size.width <= MAX_IMAGE_EDGE && size.height <= MAX_IMAGE_EDGE;
+}
+
+/** The bytes of a base64 data: URI of a PNG or JPEG; undefined for anything else. */
+export function dataUriImage(uri: string): Buffer | undefined {
+  const m = /^data:image\/(png|jpe?g);base64,/i.exec(uri);
+  return m ? Buffer.from(uri.slice(m[0].length), 'base64') : undefined;
+}
+
+/** Width and height from a PNG's IHDR or a JPEG's SOF marker; undefined when neither is found. */
+export function imageSize(b: Buffer): { width: number; height: number } | undefined {
+  if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47 && b.toString('latin1', 12, 16) === 'IHDR') {
+    return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+  }
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  for (let at = 2; at + 9 < b.length; ) {
+    if (b[at] !== 0xff) return undefined;
+    const marker = b[at + 1];
+    const length = b.readUInt16BE(at + 2);
+    // SOF0..SOF15 carry the frame size, except DHT (C4), JPG (C8) and DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: b.readUInt16BE(at + 5), width: b.readUInt16BE(at + 7) };
+    }
+    at += 2 + length;
+  }
+  return undefined;
+}
+
