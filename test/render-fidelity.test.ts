@@ -87,3 +87,37 @@ test('the pool threads render with the renderer they were given', { skip: canvas
   assert.ok(poolWeb.equals(await direct(lottieWebRenderer(canvas as Exclude<typeof canvas, Error>))), 'RENDERER=lottie-web draws as lottie-web does');
   assert.ok(!poolDot.equals(poolWeb));
 });
+
+test('edges are straight alpha: no dark halo where a shape meets transparency (both renderers)', async () => {
+  // A red disc: its anti-aliased rim is the only partly transparent part.
+  const disc = JSON.stringify({
+    v: '5.7.0', fr: 30, ip: 0, op: 10, w: 100, h: 100,
+    layers: [{
+      ddd: 0, ind: 1, ty: 4, sr: 1, ip: 0, op: 10, st: 0,
+      ks: { o: { a: 0, k: 100 }, r: { a: 0, k: 0 }, p: { a: 0, k: [50, 50, 0] }, a: { a: 0, k: [0, 0, 0] }, s: { a: 0, k: [100, 100, 100] } },
+      shapes: [{ ty: 'gr', it: [
+        { ty: 'el', d: 1, s: { a: 0, k: [70, 70] }, p: { a: 0, k: [0, 0] } },
+        { ty: 'fl', c: { a: 0, k: [1, 0, 0, 1] }, o: { a: 0, k: 100 }, r: 1 },
+        { ty: 'tr', p: { a: 0, k: [0, 0] }, a: { a: 0, k: [0, 0] }, s: { a: 0, k: [100, 100] }, r: { a: 0, k: 0 }, o: { a: 0, k: 100 } },
+      ] }],
+    }],
+  }); // prettier-ignore
+  const renderers = [dotLottieRenderer, ...(canvas instanceof Error ? [] : [lottieWebRenderer(canvas)])];
+  for (const renderer of renderers) {
+    const anim = await renderer.load(disc, 100, 100);
+    try {
+      const px = anim.frame(0);
+      let rim = 0;
+      for (let i = 0; i < px.length; i += 4) {
+        const a = px[i + 3];
+        if (a === 0 || a === 255) continue;
+        rim++;
+        // Premultiplied output would carry red scaled by alpha here: a dark fringe once composited.
+        assert.ok(px[i] >= 235 && px[i + 1] <= 20 && px[i + 2] <= 20, `${renderer.name}: rim pixel ${[...px.subarray(i, i + 4)]}`);
+      }
+      assert.ok(rim > 20, `${renderer.name}: the disc has an anti-aliased rim (${rim} pixels)`);
+    } finally {
+      anim.destroy();
+    }
+  }
+});
