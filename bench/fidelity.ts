@@ -1,11 +1,10 @@
-import { dotLottieRenderer } from '../src/convert/render/dotlottie.js';
-import { loadCanvas, lottieWebRenderer } from '../src/convert/render/lottie-web.js';
+import { rendererNamed } from '../src/convert/render/select.js';
 import { scoreRenderer, type FrameScore } from '../test/fidelity.js';
+import { availableRenderers } from '../test/helper.js';
 
 /** Prints, per corpus animation, the PSNR of our frames against rlottie's reference frames (markdown). */
 async function main() {
-  const canvas = loadCanvas();
-  const renderers = [dotLottieRenderer, ...(canvas instanceof Error ? [] : [lottieWebRenderer(canvas)])];
+  const renderers = availableRenderers().map(rendererNamed);
   const all: FrameScore[][] = [];
   for (const r of renderers) all.push(await scoreRenderer(r));
   console.log(`| file | frame | ${renderers.map((r) => `${r.name} PSNR dB`).join(' | ')} |`);

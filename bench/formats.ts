@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { buildTestApp, type TestApp } from '../test/helper.js';
-import { availableRenderers } from '../test/helper.js';
-import { fixtures, median, stickerFiles } from './lib.js';
+import { availableRenderers, buildTestApp, type TestApp } from '../test/helper.js';
+import { fixtures, median, rlottieSpeed, stickerFiles } from './lib.js';
 
 /**
  * Every output format at 512 and 256 px for the ten corpus stickers, through the service: an instant fake
@@ -11,14 +10,7 @@ import { fixtures, median, stickerFiles } from './lib.js';
  * cluster workers has on two cores. Per sticker and per frame, next to rlottie's time to render the frames
  * alone (test/fixtures/reference/rlottie-speed.tsv), for each renderer that can run here.
  */
-const rlottieWhole = new Map(
-  readFileSync(join(fixtures, 'reference', 'rlottie-speed.tsv'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.split('\t'))
-    .map(([file, , , , whole]) => [file.replace(/\.tgs$/, ''), Number(whole)]),
-);
+const rlottie = rlottieSpeed();
 
 const FORMATS = (process.env.BENCH_FORMATS ?? 'webp,gif,apng,png').split(',');
 const SIZES = [512, 256];
@@ -64,7 +56,7 @@ async function main() {
             cells.push(`${r.ms.toFixed(0)} (${(r.ms / r.frames).toFixed(2)})`);
           }
         }
-        const rl = rlottieWhole.get(name) ?? NaN;
+        const rl = rlottie.get(name)?.whole512 ?? NaN;
         ratios.push(webp512 / rl);
         console.log(`| ${name} | ${frames} | ${rl.toFixed(0)} | ${cells.join(' | ')} | ${(webp512 / rl).toFixed(2)} |`);
       }

@@ -9,6 +9,21 @@ export const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const tmp = mkdtempSync(join(tmpdir(), 'sp-bench-'));
 
 /** The corpus stickers copied into test/fixtures (sticker_01..10.tgs). */
+/**
+ * rlottie's single-thread times for the corpus files on this kind of machine (from the corpus README), by
+ * name without extension: ms per frame at 512 and 256 px, and ms to render every frame at 512 px.
+ */
+export function rlottieSpeed(): Map<string, { ms512: number; ms256: number; whole512: number }> {
+  return new Map(
+    readFileSync(join(fixtures, 'reference', 'rlottie-speed.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'))
+      .map(([file, , ms512, ms256, whole]) => [file.replace(/\.(tgs|json)$/, ''), { ms512: Number(ms512), ms256: Number(ms256), whole512: Number(whole) }]),
+  );
+}
+
 export function stickerFiles(): string[] {
   return readdirSync(fixtures)
     .filter((f) => /^sticker_\d+\.tgs$/.test(f))

@@ -1,29 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { dotLottieRenderer } from '../src/convert/render/dotlottie.js';
-import { loadCanvas, lottieWebRenderer } from '../src/convert/render/lottie-web.js';
+import { rendererNamed } from '../src/convert/render/select.js';
 import type { Renderer } from '../src/convert/render/renderer.js';
-import { referenceSet } from '../test/fidelity.js';
-import { fixtures, stickerFiles } from './lib.js';
+import { referenceSet, withLoaded } from '../test/fidelity.js';
+import { availableRenderers } from '../test/helper.js';
+import { fixtures, median, rlottieSpeed, stickerFiles } from './lib.js';
 import { ProcessPool } from '../src/convert/pool.js';
 
 /**
  * Rendering speed alone: every frame of every corpus animation at 512 and 256 px, single thread, best of
  * three, next to rlottie's figures for the same files on the same kind of machine.
  */
-const rlottie = new Map(
-  readFileSync(join(fixtures, 'reference', 'rlottie-speed.tsv'), 'utf8')
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((l) => l.split('\t'))
-    .map(([file, , ms512, ms256]) => [file.replace(/\.(tgs|json)$/, ''), { ms512: Number(ms512), ms256: Number(ms256) }]),
-);
+const rlottie = rlottieSpeed();
 
-async function msPerFrame(renderer: Renderer, json: string, size: number): Promise<{ ms: number; frames: number }> {
-  const anim = await renderer.load(json, size, size);
-  try {
+function msPerFrame(renderer: Renderer, json: string, size: number): Promise<{ ms: number; frames: number }> {
+  return withLoaded(renderer, json, size, size, (anim) => {
     let best = Infinity;
     for (let run = 0; run < 3; run++) {
       const t0 = performance.now();
@@ -31,16 +23,12 @@ async function msPerFrame(renderer: Renderer, json: string, size: number): Promi
       best = Math.min(best, performance.now() - t0);
     }
     return { ms: best / anim.frames, frames: anim.frames };
-  } finally {
-    anim.destroy();
-  }
+  });
 }
 
 async function main() {
   console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model}), Node ${process.version}; one thread; best of 3 over all frames\n`);
-  const canvas = loadCanvas();
-  const renderers = [dotLottieRenderer, ...(canvas instanceof Error ? [] : [lottieWebRenderer(canvas)])];
-  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const renderers = availableRenderers().map(rendererNamed);
   for (const renderer of renderers) {
     console.log(`\n${renderer.name}:\n`);
     console.log('| file | frames | ms/frame 512 | rlottie 512 | ratio | ms/frame 256 | rlottie 256 | ratio |');
@@ -57,7 +45,7 @@ async function main() {
       ratios256.push(r256);
       console.log(`| ${name} | ${a.frames} | ${a.ms.toFixed(3)} | ${r?.ms512 ?? '?'} | ${r512.toFixed(2)} | ${b.ms.toFixed(3)} | ${r?.ms256 ?? '?'} | ${r256.toFixed(2)} |`);
     }
-    console.log(`\n${renderer.name}: median ratio to rlottie: ${med(ratios512).toFixed(2)} at 512, ${med(ratios256).toFixed(2)} at 256`);
+    console.log(`\n${renderer.name}: median ratio to rlottie: ${median(ratios512).toFixed(2)} at 512, ${median(ratios256).toFixed(2)} at 256`);
   }
 
   // PNG of one frame through the pool (what ?format=png costs on a miss): load + render + encode.
@@ -68,7 +56,7 @@ async function main() {
   for (const size of [512, 256]) {
     const times: number[] = [];
     for (let rep = 0; rep < 3; rep++) for (const f of files) times.push((await pool.renderPng(f, { width: size, height: size, frame: 0 })).ms);
-    console.log(`PNG of frame 0 at ${size}px, warm thread, ${times.length} conversions over the 10 stickers: median ${med(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
+    console.log(`PNG of frame 0 at ${size}px, warm thread, ${times.length} conversions over the 10 stickers: median ${median(times).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms`);
   }
   await pool.close();
 }

@@ -25,6 +25,8 @@ const cpus = availableParallelism();
 const SECRET_SETTINGS = new Set(['TELEGRAM_BOT_TOKEN', 'REDIS_PASSWORD', 'REDIS_URL', 'ADMIN_TOKEN']);
 
 // Env names are the old service's; each entry is the variable exactly as an operator writes it.
+const RENDERERS = ['dotlottie', 'lottie-web'] as const;
+
 const schema = z.object({
   TELEGRAM_BOT_TOKEN: z.string().trim().optional(),
   TELEGRAM_API_BASE_URL: url.default('https://api.telegram.org'),
@@ -54,7 +56,7 @@ const schema = z.object({
   MAX_OUTPUT_SIZE: int(16, 4096).default(1024),
   UPLOAD_ENABLED: bool.default(true),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
-  RENDERER: z.enum(['dotlottie', 'lottie-web']).default('dotlottie'),
+  RENDERER: z.enum(RENDERERS).default('dotlottie'),
   MAX_UPLOAD_MB: seconds(0.001, 512).default(10),
   REDIS_ENABLED: bool.default(true),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
@@ -123,7 +125,7 @@ export type Config = Readonly<{
   adminToken: string | undefined;
 }>;
 
-export type RendererName = 'dotlottie' | 'lottie-web';
+export type RendererName = (typeof RENDERERS)[number];
 
 export type RedisConfig = Readonly<{
   /** One node (url or host/port...) or, with clusterNodes, a Redis Cluster. */

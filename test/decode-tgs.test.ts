@@ -103,3 +103,21 @@ test('decoding is never stopped by terminating its thread (Node aborts inside zl
     await quick.close();
   }
 });
+
+test('a renderer trap (a precomposition that contains itself, past the decode check) is 422 and replaces the thread', async () => {
+  // Decoding refuses such files first; the pool is given one directly to exercise what a trap does.
+  const trapPool = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 30_000, maxLottieBytes: 16 << 20 });
+  try {
+    const ks = { o: { a: 0, k: 100 }, r: { a: 0, k: 0 }, p: { a: 0, k: [0, 0, 0] }, a: { a: 0, k: [0, 0, 0] }, s: { a: 0, k: [100, 100, 100] } };
+    const self = { ddd: 0, ind: 1, ty: 0, refId: 'c', sr: 1, ip: 0, op: 10, st: 0, w: 100, h: 100, ks };
+    const cyclic = gzipSync(JSON.stringify({ v: '5.7.0', fr: 30, ip: 0, op: 10, w: 100, h: 100, assets: [{ id: 'c', layers: [self] }], layers: [self] }));
+    await trapPool.renderPng(fixture('tiny_512_1s.tgs'), { width: 16, height: 16, frame: 0 });
+    const before = trapPool.threadIds;
+    await rejects(trapPool.renderPng(cyclic, { width: 64, height: 64, frame: 0 }), 'UNRENDERABLE', /could not load the animation/);
+    const after = await trapPool.renderPng(fixture('tiny_512_1s.tgs'), { width: 16, height: 16, frame: 0 });
+    assert.equal(after.width, 16, 'the next conversion works');
+    assert.notDeepEqual(trapPool.threadIds, before, 'the trapped thread was replaced');
+  } finally {
+    await trapPool.close();
+  }
+});

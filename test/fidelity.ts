@@ -2,7 +2,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import type { Renderer } from '../src/convert/render/renderer.js';
+import type { LoadedAnimation, Renderer } from '../src/convert/render/renderer.js';
 import { fixturesDir } from './helper.js';
 
 /** The corpus animations that have rlottie reference frames in test/fixtures/reference/<name>/<k>.png. */
@@ -44,12 +44,21 @@ export interface FrameScore {
   blank: boolean;
 }
 
+/** Loads json at width x height, runs fn with the animation, and destroys it whatever happens. */
+export async function withLoaded<T>(renderer: Renderer, json: string, width: number, height: number, fn: (anim: LoadedAnimation) => T | Promise<T>): Promise<T> {
+  const anim = await renderer.load(json, width, height);
+  try {
+    return await fn(anim);
+  } finally {
+    anim.destroy();
+  }
+}
+
 /** Renders each reference frame at 512x512 and scores it against rlottie's. */
 export async function scoreRenderer(renderer: Renderer): Promise<FrameScore[]> {
   const scores: FrameScore[] = [];
   for (const { name, json, frames } of referenceSet()) {
-    const anim = await renderer.load(json, 512, 512);
-    try {
+    await withLoaded(renderer, json, 512, 512, async (anim) => {
       for (const k of frames) {
         const ours = anim.frame(k).slice();
         const ref = await sharp(join(fixturesDir, 'reference', name, `${k}.png`)).ensureAlpha().raw().toBuffer();
@@ -58,9 +67,7 @@ export async function scoreRenderer(renderer: Renderer): Promise<FrameScore[]> {
         const blank = !opaqueSomewhere(ours) && opaqueSomewhere(ref);
         scores.push({ name, frame: k, psnr: Math.min(psnrOver(ours, ref, 255), psnrOver(ours, ref, 0)), blank });
       }
-    } finally {
-      anim.destroy();
-    }
+    });
   }
   return scores;
 }

@@ -1,4 +1,5 @@
 import { loadCanvas } from '../src/convert/render/lottie-web.js';
+import type { RendererName } from '../src/config.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -50,6 +51,6 @@ export async function buildTestApp(env: Record<string, string> = {}, fake?: Fake
 export const fid = (name: string) => `CAACAgIAAxkBAAE${name}`.replace(/[^A-Za-z0-9_-]/g, '_');
 
 /** The renderers that can run here: dotlottie always, lottie-web where node-canvas was built. */
-export function availableRenderers(): Array<'dotlottie' | 'lottie-web'> {
+export function availableRenderers(): RendererName[] {
   return loadCanvas() instanceof Error ? ['dotlottie'] : ['dotlottie', 'lottie-web'];
 }

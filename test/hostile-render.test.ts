@@ -43,7 +43,7 @@ function redSquare(expression?: string) {
   }; // prettier-ignore
 }
 
-for (const renderer of availableRenderers()) describe(`Lottie expressions are never evaluated, and hostile files refused (RENDERER=${renderer})`, () => {
+for (const renderer of availableRenderers()) describe(`Lottie expressions are never evaluated, outside assets never loaded (RENDERER=${renderer})`, () => {
   let t: TestApp;
   before(async () => {
     t = await buildTestApp({ RENDERER: renderer });
@@ -76,39 +76,6 @@ for (const renderer of availableRenderers()) describe(`Lottie expressions are ne
     t.fake.add(fid('loop'), { data: gzipSync(JSON.stringify(redSquare('while (true) {}'))) });
     const res = await t.app.inject({ url: `/stickers/${fid('loop')}?format=png` });
     assert.equal(res.statusCode, 200);
-  });
-
-  test('a precomposition that contains itself is refused with 422, and the next conversion works', async () => {
-    const ks = { o: { a: 0, k: 100 }, r: { a: 0, k: 0 }, p: { a: 0, k: [0, 0, 0] }, a: { a: 0, k: [0, 0, 0] }, s: { a: 0, k: [100, 100, 100] } };
-    const self = { ddd: 0, ind: 1, ty: 0, refId: 'c', sr: 1, ip: 0, op: 10, st: 0, w: 100, h: 100, ks };
-    const cyclic = { v: '5.7.0', fr: 30, ip: 0, op: 10, w: 100, h: 100, assets: [{ id: 'c', layers: [self] }], layers: [self] };
-    t.fake.add(fid('cycle'), { data: gzipSync(JSON.stringify(cyclic)) });
-    const res = await t.app.inject({ url: `/stickers/${fid('cycle')}?format=png` });
-    assert.equal(res.statusCode, 422);
-    assert.match(JSON.parse(res.payload).message, /precomposition "c" contains itself/);
-    t.fake.add(fid('after'), { data: gzipSync(JSON.stringify(redSquare())) });
-    assert.equal((await t.app.inject({ url: `/stickers/${fid('after')}?format=png` })).statusCode, 200);
-  });
-
-  test('precompositions that multiply each other (a Lottie "billion laughs") are refused before rendering', async () => {
-    const ks = { o: { a: 0, k: 100 }, r: { a: 0, k: 0 }, p: { a: 0, k: [0, 0, 0] }, a: { a: 0, k: [0, 0, 0] }, s: { a: 0, k: [100, 100, 100] } };
-    const use = (refId: string) => ({ ddd: 0, ind: 1, ty: 0, refId, sr: 1, ip: 0, op: 10, st: 0, w: 100, h: 100, ks });
-    // 20 levels, each using the next twice: a 2 KB file that stands for a million layers.
-    const assets = Array.from({ length: 20 }, (_, i) => ({ id: `c${i}`, layers: i === 19 ? redSquare().layers : [use(`c${i + 1}`), use(`c${i + 1}`)] }));
-    const doc = { ...redSquare(), assets, layers: [use('c0')] };
-    t.fake.add(fid('laughs'), { data: gzipSync(JSON.stringify(doc)) });
-    const res = await t.app.inject({ url: `/stickers/${fid('laughs')}?format=png` });
-    assert.equal(res.statusCode, 422);
-    assert.match(JSON.parse(res.payload).message, /layers; at most 5000/);
-  });
-
-  test('tens of thousands of layers are refused before any rendering', async () => {
-    const doc = redSquare();
-    doc.layers = Array.from({ length: 20_000 }, (_, i) => ({ ...doc.layers[0], ind: i + 1 }));
-    t.fake.add(fid('layers'), { data: gzipSync(JSON.stringify(doc)) });
-    const res = await t.app.inject({ url: `/stickers/${fid('layers')}?format=png` });
-    assert.equal(res.statusCode, 422);
-    assert.match(JSON.parse(res.payload).message, /20000 layers; at most 5000/);
   });
 
   test('image assets are never fetched from a URL or read from a file; embedded ones are drawn', async () => {

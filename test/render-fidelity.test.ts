@@ -1,14 +1,16 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { dotLottieRenderer } from '../src/convert/render/dotlottie.js';
-import { scoreRenderer } from './fidelity.js';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { ProcessPool } from '../src/convert/pool.js';
+import { rendererNamed } from '../src/convert/render/select.js';
 import type { Renderer } from '../src/convert/render/renderer.js';
-import { loadCanvas, lottieWebRenderer } from '../src/convert/render/lottie-web.js';
+import type { RendererName } from '../src/config.js';
+import { referenceSet, scoreRenderer, withLoaded } from './fidelity.js';
+import { availableRenderers } from './helper.js';
 
-const canvas = loadCanvas();
+const renderers = availableRenderers().map(rendererNamed);
+const noCanvas = renderers.length < 2 && 'node-canvas is not built here';
 
 // rlottie (Telegram's renderer) drew the reference frames; ThorVG differs in anti-aliasing and a few
 // effects, so identical output is not expected. A broken renderer (blank, shifted, wrong frame) scores
@@ -16,56 +18,46 @@ const canvas = loadCanvas();
 const MIN_DB = 20;
 const MEDIAN_DB = 40;
 
-test('the default renderer matches rlottie on every corpus reference frame', { timeout: 120_000 }, async (t) => {
-  const scores = await scoreRenderer(dotLottieRenderer);
+/** Every reference frame scores at least minDb, none is blank where rlottie drew, and the median is MEDIAN_DB or more. */
+async function expectFidelity(t: TestContext, renderer: Renderer, minDb: number): Promise<void> {
+  const scores = await scoreRenderer(renderer);
   assert.ok(scores.length >= 60, `reference frames found: ${scores.length}`);
   for (const s of scores) {
     t.diagnostic(`${s.name} frame ${s.frame}: ${s.psnr.toFixed(1)} dB`);
     assert.equal(s.blank, false, `${s.name} frame ${s.frame} is blank where rlottie drew something`);
-    assert.ok(s.psnr >= MIN_DB, `${s.name} frame ${s.frame}: ${s.psnr.toFixed(1)} dB < ${MIN_DB}`);
+    assert.ok(s.psnr >= minDb, `${s.name} frame ${s.frame}: ${s.psnr.toFixed(1)} dB < ${minDb}`);
   }
   const sorted = scores.map((s) => s.psnr).sort((a, b) => a - b);
   assert.ok(sorted[Math.floor(sorted.length / 2)] >= MEDIAN_DB);
-});
+}
+
+test('the default renderer matches rlottie on every corpus reference frame', { timeout: 120_000 }, (t) => expectFidelity(t, rendererNamed('dotlottie'), MIN_DB));
 
 // lottie-web on node-canvas misdraws some radial-gradient glows and mattes (sticker_09's middle frame: 18 dB,
 // white blobs where rlottie draws a soft glow), so its floor is lower; blank frames still fail.
 const LOTTIE_WEB_MIN_DB = 15;
 
-test('RENDERER=lottie-web (node-canvas) matches rlottie closely enough, with no blank frame', { timeout: 120_000, skip: canvas instanceof Error && 'node-canvas is not built here' }, async (t) => {
-  const scores = await scoreRenderer(lottieWebRenderer(canvas as Exclude<typeof canvas, Error>));
-  assert.ok(scores.length >= 60);
-  for (const s of scores) {
-    t.diagnostic(`${s.name} frame ${s.frame}: ${s.psnr.toFixed(1)} dB`);
-    assert.equal(s.blank, false, `${s.name} frame ${s.frame} is blank where rlottie drew something`);
-    assert.ok(s.psnr >= LOTTIE_WEB_MIN_DB, `${s.name} frame ${s.frame}: ${s.psnr.toFixed(1)} dB < ${LOTTIE_WEB_MIN_DB}`);
-  }
-  const sorted = scores.map((s) => s.psnr).sort((a, b) => a - b);
-  assert.ok(sorted[Math.floor(sorted.length / 2)] >= MEDIAN_DB);
-});
+test('RENDERER=lottie-web (node-canvas) matches rlottie closely enough, with no blank frame', { timeout: 120_000, skip: noCanvas }, (t) =>
+  expectFidelity(t, rendererNamed('lottie-web'), LOTTIE_WEB_MIN_DB),
+);
 
 test('frames count from the in-point, as rlottie counts them', async () => {
   // sticker_02 starts at ip=60: rendering Lottie frame 60 + k must match reference frame k, which the
   // fidelity test checks; here, the renderer reports op - ip frames.
-  const { referenceSet } = await import('./fidelity.js');
   const s02 = referenceSet().find((r) => r.name === 'sticker_02')!;
-  const renderers = [dotLottieRenderer, ...(canvas instanceof Error ? [] : [lottieWebRenderer(canvas)])];
+  const doc = JSON.parse(s02.json);
   for (const renderer of renderers) {
-    const anim = await renderer.load(s02.json, 64, 64);
-    try {
-      const doc = JSON.parse(s02.json);
+    await withLoaded(renderer, s02.json, 64, 64, (anim) => {
       assert.equal(anim.frames, doc.op - doc.ip, renderer.name);
       assert.equal(anim.frame(0).length, 64 * 64 * 4, renderer.name);
-    } finally {
-      anim.destroy();
-    }
+    });
   }
 });
 
-test('the pool threads render with the renderer they were given', { skip: canvas instanceof Error && 'node-canvas is not built here' }, async () => {
-  const s09 = (await import('./fidelity.js')).referenceSet().find((r) => r.name === 'sticker_09')!;
+test('the pool threads render with the renderer they were given', { skip: noCanvas }, async () => {
+  const s09 = referenceSet().find((r) => r.name === 'sticker_09')!;
   const gzip = gzipSync(s09.json);
-  const pixels = async (renderer: 'dotlottie' | 'lottie-web') => {
+  const fromPool = async (renderer: RendererName) => {
     const pool = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 30_000, maxLottieBytes: 16 << 20, renderer });
     try {
       const png = await pool.renderPng(gzip, { width: 128, height: 128, frame: 90 });
@@ -74,17 +66,10 @@ test('the pool threads render with the renderer they were given', { skip: canvas
       await pool.close();
     }
   };
-  const direct = async (r: Renderer) => {
-    const anim = await r.load(s09.json, 128, 128);
-    try {
-      return Buffer.from(anim.frame(90));
-    } finally {
-      anim.destroy();
-    }
-  };
-  const [poolDot, poolWeb] = [await pixels('dotlottie'), await pixels('lottie-web')];
-  assert.ok(poolDot.equals(await direct(dotLottieRenderer)), 'RENDERER=dotlottie draws as dotlottie-web does');
-  assert.ok(poolWeb.equals(await direct(lottieWebRenderer(canvas as Exclude<typeof canvas, Error>))), 'RENDERER=lottie-web draws as lottie-web does');
+  const direct = (name: RendererName) => withLoaded(rendererNamed(name), s09.json, 128, 128, (anim) => Buffer.from(anim.frame(90)));
+  const [poolDot, poolWeb] = [await fromPool('dotlottie'), await fromPool('lottie-web')];
+  assert.ok(poolDot.equals(await direct('dotlottie')), 'RENDERER=dotlottie draws as dotlottie-web does');
+  assert.ok(poolWeb.equals(await direct('lottie-web')), 'RENDERER=lottie-web draws as lottie-web does');
   assert.ok(!poolDot.equals(poolWeb));
 });
 
@@ -102,10 +87,8 @@ test('edges are straight alpha: no dark halo where a shape meets transparency (b
       ] }],
     }],
   }); // prettier-ignore
-  const renderers = [dotLottieRenderer, ...(canvas instanceof Error ? [] : [lottieWebRenderer(canvas)])];
   for (const renderer of renderers) {
-    const anim = await renderer.load(disc, 100, 100);
-    try {
+    await withLoaded(renderer, disc, 100, 100, (anim) => {
       const px = anim.frame(0);
       let rim = 0;
       for (let i = 0; i < px.length; i += 4) {
@@ -116,8 +99,6 @@ test('edges are straight alpha: no dark halo where a shape meets transparency (b
         assert.ok(px[i] >= 235 && px[i + 1] <= 20 && px[i + 2] <= 20, `${renderer.name}: rim pixel ${[...px.subarray(i, i + 4)]}`);
       }
       assert.ok(rim > 20, `${renderer.name}: the disc has an anti-aliased rim (${rim} pixels)`);
-    } finally {
-      anim.destroy();
-    }
+    });
   }
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { changedRect, encodeAnimatedWebp } from '../src/convert/workers/webp.js';
+import { encodeAnimatedWebp } from '../src/convert/workers/webp.js';
+import { changedRect } from '../src/convert/workers/frame-diff.js';
 
 const W = 64;
 const H = 48;

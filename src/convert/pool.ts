@@ -2,6 +2,7 @@ import { Piscina } from 'piscina';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
 import { raceSignal } from '../deadline.js';
+import type { RendererName } from '../config.js';
 import type { DecodeTgsResult, EncodeResult, ImagePngTask, LottieInfo, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
 
 
@@ -16,7 +17,7 @@ export interface PoolOptions {
   maxLottieDimension?: number;
   maxFrames?: number;
   /** Default dotlottie. */
-  renderer?: 'dotlottie' | 'lottie-web';
+  renderer?: RendererName;
 }
 
 export interface Encoded {

@@ -1,5 +1,5 @@
 import type { LoadedAnimation, Renderer } from './renderer.js';
-import { dataUriImage, imageSize, MAX_IMAGE_EDGE } from './sanitize.js';
+import { acceptedImage } from './sanitize.js';
 
 /** The Debian packages node-canvas builds against; named in the start-up error when it is missing. */
 export const CANVAS_BUILD_PACKAGES = 'libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev';
@@ -67,9 +67,8 @@ function embeddedImage(canvas: CanvasModule): unknown {
   Object.defineProperty(img, 'addEventListener', { value: (type: string, fn: () => void) => (listeners[type] = fn) });
   Object.defineProperty(img, 'src', {
     set(uri: unknown) {
-      const bytes = typeof uri === 'string' ? dataUriImage(uri) : undefined;
-      const size = bytes && imageSize(bytes);
-      if (!bytes || !size || size.width > MAX_IMAGE_EDGE || size.height > MAX_IMAGE_EDGE) return void setImmediate(() => listeners.error?.());
+      const bytes = typeof uri === 'string' ? acceptedImage(uri) : undefined;
+      if (!bytes) return void setImmediate(() => listeners.error?.());
       // node-canvas decodes synchronously, but lottie-web counts loads as they come while it is still adding
       // images: a load reported at once would start the animation before the rest are registered.
       img.onload = () => setImmediate(() => listeners.load?.());

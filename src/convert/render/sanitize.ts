@@ -25,7 +25,7 @@ export function stripUnsafe(doc: unknown): number {
       delete o.x;
       removed++;
     }
-    if (typeof o.p === 'string' && (!o.p.startsWith('data:') || !embeddedImageOk(o.p))) {
+    if (typeof o.p === 'string' && (!o.p.startsWith('data:') || !acceptedImage(o.p))) {
       delete o.p;
       delete o.u;
       removed++;
@@ -59,20 +59,21 @@ export function sanitizeLottie(json: string): string {
 /** Embedded images are decoded only up to this edge. */
 export const MAX_IMAGE_EDGE = 4096;
 
-function embeddedImageOk(uri: string): boolean {
+/** The image bytes of a data: URI that may be decoded: a PNG or JPEG within MAX_IMAGE_EDGE; else undefined. */
+export function acceptedImage(uri: string): Buffer | undefined {
   const bytes = dataUriImage(uri);
   const size = bytes && imageSize(bytes);
-  return !!size && size.width <= MAX_IMAGE_EDGE && size.height <= MAX_IMAGE_EDGE;
+  return size && size.width <= MAX_IMAGE_EDGE && size.height <= MAX_IMAGE_EDGE ? bytes : undefined;
 }
 
 /** The bytes of a base64 data: URI of a PNG or JPEG; undefined for anything else. */
-export function dataUriImage(uri: string): Buffer | undefined {
+function dataUriImage(uri: string): Buffer | undefined {
   const m = /^data:image\/(png|jpe?g);base64,/i.exec(uri);
   return m ? Buffer.from(uri.slice(m[0].length), 'base64') : undefined;
 }
 
 /** Width and height from a PNG's IHDR or a JPEG's SOF marker; undefined when neither is found. */
-export function imageSize(b: Buffer): { width: number; height: number } | undefined {
+function imageSize(b: Buffer): { width: number; height: number } | undefined {
   if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47 && b.toString('latin1', 12, 16) === 'IHDR') {
     return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
   }

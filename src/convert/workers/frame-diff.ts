@@ -36,3 +36,32 @@ export function crop(rgba: Uint8Array, canvasWidth: number, r: Rect): Uint8Array
   }
   return out;
 }
+
+/** When a kept frame shows: its delay grows while the frames after it repeat it. */
+export interface Timing {
+  delayMs: number;
+}
+
+/**
+ * The frames of an animation as changes, for encoders that write sub-frames which replace what is under
+ * them: the first frame whole, then the rectangle that changed since the frame before; a frame equal to
+ * the one before is not yielded but lengthens the last yielded timing. Keep `timing`, not `rgba`: frames
+ * are made one at a time and must not be held.
+ */
+export function* frameChanges(frames: Iterable<Uint8Array>, delaysMs: number[], width: number, height: number): Generator<{ rgba: Uint8Array; rect: Rect; timing: Timing }> {
+  let previous: Uint32Array | undefined;
+  let last: Timing | undefined;
+  let i = 0;
+  for (const rgba of frames) {
+    const px = new Uint32Array(rgba.buffer, rgba.byteOffset, width * height);
+    const rect = previous ? changedRect(previous, px, width, height) : { x: 0, y: 0, width, height };
+    previous = px;
+    const delayMs = delaysMs[i++];
+    if (!rect) {
+      last!.delayMs += delayMs;
+      continue;
+    }
+    last = { delayMs };
+    yield { rgba, rect, timing: last };
+  }
+}

@@ -4,8 +4,9 @@ import { GIFEncoder, applyPalette, quantize } from 'gifenc';
 import { encodeApng } from './apng.js';
 import { encodeAnimatedWebp } from './webp.js';
 import { workerData } from 'node:worker_threads';
-import { dotLottieRenderer, RendererFailure } from '../render/dotlottie.js';
-import { loadCanvas, lottieWebRenderer } from '../render/lottie-web.js';
+import { RendererFailure } from '../render/dotlottie.js';
+import { rendererNamed } from '../render/select.js';
+import type { RendererName } from '../../config.js';
 import { sanitizeLottie } from '../render/sanitize.js';
 import type { EncodeResult, ImagePngTask, RenderAnimTask, RenderPngTask } from '../messages.js';
 import type { LoadedAnimation, Renderer } from '../render/renderer.js';
@@ -48,13 +49,7 @@ async function loadTgs(task: { gzip: Uint8Array; maxLottieBytes: number; width: 
 let chosen: Renderer | undefined;
 
 /** The pool's renderer (workerData.renderer); the service checked at start-up that it can load. */
-function renderer(): Renderer {
-  if (chosen) return chosen;
-  if ((workerData as { renderer?: string } | undefined)?.renderer !== 'lottie-web') return (chosen = dotLottieRenderer);
-  const canvas = loadCanvas();
-  if (canvas instanceof Error) throw canvas;
-  return (chosen = lottieWebRenderer(canvas));
-}
+const renderer = (): Renderer => (chosen ??= rendererNamed((workerData as { renderer?: RendererName } | undefined)?.renderer ?? 'dotlottie'));
 
 /** gunzip, parse, strip expressions, load into the renderer: an animation, or the failure to report. */
 async function loadFresh(task: { gzip: Uint8Array; maxLottieBytes: number; width: number; height: number }): Promise<LoadedAnimation | EncodeResult> {

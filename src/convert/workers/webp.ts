@@ -1,7 +1,5 @@
 import sharp from 'sharp';
-import { changedRect, crop, type Rect } from './frame-diff.js';
-
-export { changedRect };
+import { crop, frameChanges, type Rect, type Timing } from './frame-diff.js';
 
 export interface WebpFrameOptions {
   width: number;
@@ -39,21 +37,10 @@ const IN_FLIGHT = 4;
 export async function encodeAnimatedWebp(frames: Iterable<Uint8Array>, delays: number[], opts: WebpFrameOptions): Promise<{ data: Buffer; frames: number }> {
   const { width, height } = opts;
   const encoded: Array<Promise<Omit<EncodedFrame, 'durationMs'>>> = [];
-  const durations: number[] = [];
+  const timings: Timing[] = [];
   const inFlight: Array<Promise<unknown>> = [];
-  let previous: Uint32Array | undefined;
-  let i = 0;
-  for (const rgba of frames) {
-    const delay = delays[i++];
-    const px = new Uint32Array(rgba.buffer, rgba.byteOffset, width * height);
-    const rect = previous ? changedRect(previous, px, width, height) : { x: 0, y: 0, width, height };
-    previous = px;
-    if (!rect) {
-      // Same picture as before: the previous frame just shows longer.
-      durations[durations.length - 1] += delay;
-      continue;
-    }
-    durations.push(delay);
+  for (const { rgba, rect, timing } of frameChanges(frames, delays, width, height)) {
+    timings.push(timing);
     const job = encodeRect(rgba, width, rect, opts.quality).then((f) => ({ ...rect, ...f }));
     job.catch(() => undefined); // a failure is reported once, by Promise.all below, not as an unhandled rejection
     encoded.push(job);
@@ -61,7 +48,7 @@ export async function encodeAnimatedWebp(frames: Iterable<Uint8Array>, delays: n
     if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
   }
   const done = await Promise.all(encoded);
-  return { data: mux(done.map((f, k) => ({ ...f, durationMs: durations[k] })), width, height), frames: done.length };
+  return { data: mux(done.map((f, k) => ({ ...f, durationMs: timings[k].delayMs })), width, height), frames: done.length };
 }
 
 async function encodeRect(rgba: Uint8Array, canvasWidth: number, r: Rect, quality: number): Promise<Omit<EncodedFrame, keyof Rect | 'durationMs'>> {
