@@ -10,7 +10,8 @@ import { fixtures, parseWrk, stickerFiles, stop, treeRssKiB, waitFor } from './l
  * Conversions per second with both cluster workers converting: wrk asks for PNG frames of the ten corpus
  * stickers, a different (sticker, frame) pair each time, so nearly every request is a render + encode
  * (the memory cache is off). Reports conversions/s, latency, and the peak RSS/PSS of the whole service.
- * Env: BENCH_DURATION (default 15s), BENCH_SIZE (256), BENCH_CONNECTIONS (8), BENCH_FORMAT (png; or webp, gif, apng).
+ * Env: BENCH_DURATION (default 15s), BENCH_SIZE (256), BENCH_CONNECTIONS (8), BENCH_FORMAT (png; or webp, gif, apng),
+ * BENCH_WORKERS (2; the pool gets cores / workers threads each, as in the service).
  */
 const root = join(__dirname, '..', '..');
 const duration = process.env.BENCH_DURATION ?? '15s';
@@ -19,6 +20,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 8);
 // png: one frame, a different (sticker, frame) each time; webp, gif, apng: the whole animation, a different
 // (sticker, quality) each time, so no two requests in flight share a conversion.
 const format = process.env.BENCH_FORMAT ?? 'png';
+const workers = Number(process.env.BENCH_WORKERS ?? 2);
 
 async function main() {
   const fake = await new FakeTelegram().start();
@@ -27,7 +29,7 @@ async function main() {
   files.forEach((f, i) => fake.add(ids[i], { data: readFileSync(join(fixtures, f)) }));
   const port = 18281;
   const service = spawn(process.execPath, [join(root, 'dist', 'src', 'main.js')], {
-    env: { ...process.env, WORKERS: '2', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, LOG_LEVEL: 'warn', MEMORY_CACHE_MB: '0' },
+    env: { ...process.env, WORKERS: String(workers), SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, LOG_LEVEL: 'warn', MEMORY_CACHE_MB: '0' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
@@ -54,7 +56,7 @@ end
   await stop(service);
   await fake.close();
   const r = parseWrk(out);
-  console.log(`Machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; WORKERS=2, one pool thread each; wrk -t1 -c${connections} -d${duration}`);
+  console.log(`Machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; WORKERS=${workers}, ${Math.max(1, Math.round(cpus().length / workers))} pool thread(s) each; wrk -t1 -c${connections} -d${duration}`);
   console.log(format === 'png' ? `PNG of one frame at ${size} px, distinct (sticker, frame) pairs, memory cache off:` : `${format} of the whole sticker at ${size} px, distinct (sticker, quality) pairs, memory cache off:`);
   console.log(`conversions/s ${r.rps.toFixed(1)}, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, errors ${r.errors}, non-2xx ${r.non2xx}`);
   console.log(`service memory after the run: RSS ${(mem.rss / 1024).toFixed(0)} MiB, PSS ${(mem.pss / 1024).toFixed(0)} MiB, peak RSS (sum of VmHWM) ${(mem.peak / 1024).toFixed(0)} MiB`);
