@@ -4,8 +4,9 @@ import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import type { LoadedAnimation, Renderer } from '../src/convert/render/renderer.js';
 import { fixturesDir } from './helper.js';
+import { sanitizeLottie } from '../src/convert/render/sanitize.js';
 
-/** The corpus animations that have rlottie reference frames in test/fixtures/reference/<name>/<k>.png. */
+/** The corpus animations that have rlottie reference frames in test/fixtures/reference/<name>/<k>.png, as sanitised for rendering. */
 export function referenceSet(): Array<{ name: string; json: string; frames: number[] }> {
   const refDir = join(fixturesDir, 'reference');
   return readdirSync(refDir)
@@ -13,7 +14,8 @@ export function referenceSet(): Array<{ name: string; json: string; frames: numb
     .sort()
     .map((name) => {
       const tgs = join(fixturesDir, `${name}.tgs`);
-      const json = existsSync(tgs) ? gunzipSync(readFileSync(tgs)).toString('utf8') : readFileSync(join(fixturesDir, 'lottie', `${name}.json`), 'utf8');
+      const text = existsSync(tgs) ? gunzipSync(readFileSync(tgs)).toString('utf8') : readFileSync(join(fixturesDir, 'lottie', `${name}.json`), 'utf8');
+      const json = sanitizeLottie(text); // what the service hands to its renderer
       const frames = readdirSync(join(refDir, name))
         .map((f) => Number(f.replace(/\.png$/, '')))
         .sort((a, b) => a - b);

@@ -43,12 +43,30 @@ function redSquare(expression?: string) {
   }; // prettier-ignore
 }
 
-for (const renderer of availableRenderers()) describe(`Lottie expressions are never evaluated, outside assets never loaded (RENDERER=${renderer})`, () => {
+for (const renderer of availableRenderers()) describe(`Lottie expressions are never evaluated, outside assets never loaded, effects never drawn (RENDERER=${renderer})`, () => {
   let t: TestApp;
   before(async () => {
     t = await buildTestApp({ RENDERER: renderer });
   });
   after(() => t.close());
+
+  test('a layer effect is not drawn: a blurred square renders as the plain square, as in Telegram', async () => {
+    // A 50 px square in the middle of the canvas, so a blur would spread it over the transparent border.
+    const square = () => {
+      const doc = redSquare();
+      doc.layers[0].shapes[0].it[0].s = { a: 0, k: [50, 50] };
+      return doc;
+    };
+    const blurred = square();
+    const values = [{ ty: 0, nm: 'Blurriness', ix: 1, v: { a: 0, k: 200 } }, { ty: 7, nm: 'Blur Dimensions', ix: 2, v: { a: 0, k: 1 } }, { ty: 7, nm: 'Repeat Edge Pixels', ix: 3, v: { a: 0, k: 0 } }];
+    Object.assign(blurred.layers[0], { ef: [{ ty: 29, nm: 'Gaussian Blur', np: 5, ix: 1, en: 1, ef: values }] });
+    t.fake.add(fid('fx-plain'), { data: gzipSync(JSON.stringify(square())) });
+    t.fake.add(fid('fx-blur'), { data: gzipSync(JSON.stringify(blurred)) });
+    const [plain, blur] = await Promise.all(['fx-plain', 'fx-blur'].map((id) => t.app.inject({ url: `/stickers/${fid(id)}?format=png&size=64` })));
+    assert.equal(blur.statusCode, 200);
+    const px = (r: typeof plain) => sharp(r.rawPayload).raw().toBuffer();
+    assert.deepEqual(await px(blur), await px(plain));
+  });
 
   test('an expression that would hide the layer leaves no trace in the rendered PNG', async () => {
     t.fake.add(fid('plain'), { data: gzipSync(JSON.stringify(redSquare())) });
@@ -151,6 +169,13 @@ describe('expression stripping', () => {
     // Escaped key spellings cannot slip past the quick check.
     assert.equal(sanitizeLottie('{"assets":[{"\\u0070":"/etc/passwd"}]}'), '{"assets":[{}]}');
     assert.equal(sanitizeLottie('{"fonts":{"list":[{"f\\u0050ath":"http://h/"}]}}'), '{"fonts":{"list":[{}]}}');
+  });
+
+  test('layer effects are removed, as Telegram draws none; text without them is left as it is', () => {
+    const blurred = { layers: [{ ty: 4, ef: [{ ty: 29, ef: [{ nm: 'Blurriness', v: { a: 0, k: 2000 } }] }], ks: {} }] };
+    assert.equal(sanitizeLottie(JSON.stringify(blurred)), '{"layers":[{"ty":4,"ks":{}}]}');
+    assert.equal(sanitizeLottie(JSON.stringify({ layers: [{ ty: 4, ef: [] }] })), '{"layers":[{"ty":4,"ef":[]}]}');
+    assert.equal(sanitizeLottie('{"layers":[{"ty":4,"\\u0065f":[{"ty":25}]}]}'), '{"layers":[{"ty":4}]}');
   });
 
   test('stripUnsafe removes string "x" everywhere, keeps numeric ones, and copes with deep nesting', () => {
