@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { availableRenderers, buildTestApp, type TestApp } from '../test/helper.js';
-import { fixtures, median, rlottieSpeed, stickerFiles } from './lib.js';
+import { fixtures, median, rlottieSpeed, stickerFiles, timedMiss } from './lib.js';
 
 /**
  * Every output format at 512 and 256 px for the ten corpus stickers, through the service: an instant fake
@@ -14,16 +14,10 @@ const rlottie = rlottieSpeed();
 
 const FORMATS = (process.env.BENCH_FORMATS ?? 'webp,gif,apng,png').split(',');
 const SIZES = [512, 256];
-let unique = 0;
 
 async function time(t: TestApp, sticker: Buffer, query: string): Promise<{ ms: number; frames: number }> {
-  const id = `BENCHfile${++unique}xxxxxxxx`;
-  t.fake.add(id, { data: sticker });
-  const t0 = performance.now();
-  const res = await t.app.inject({ url: `/stickers/${id}?${query}` });
-  const ms = performance.now() - t0;
-  if (res.statusCode !== 200) throw new Error(`${query}: ${res.statusCode} ${res.payload.slice(0, 200)}`);
-  return { ms, frames: Number(res.headers['x-output-frames'] ?? 1) };
+  const { ms, headers } = await timedMiss(t, sticker, query);
+  return { ms, frames: Number(headers['x-output-frames'] ?? 1) };
 }
 
 async function main() {

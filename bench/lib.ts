@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import type { TestApp } from '../test/helper.js';
 
 /** Shared pieces of the benchmarks: wrk runs, waiting for a server, memory of a process tree, medians. */
 export const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
@@ -126,3 +127,16 @@ export const medianRun = (runs: WrkResult[]): WrkResult => ({
 });
 export const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
 
+
+let missCount = 0;
+
+/** One request for data under a file id never seen before, so the service fetches and converts: its time and response. */
+export async function timedMiss(t: TestApp, data: Buffer, query: string): Promise<{ ms: number; headers: Record<string, unknown>; bytes: number }> {
+  const id = `BENCHmiss${++missCount}xxxxxxxx`;
+  t.fake.add(id, { data });
+  const t0 = performance.now();
+  const res = await t.app.inject({ url: `/stickers/${id}?${query}` });
+  const ms = performance.now() - t0;
+  if (res.statusCode !== 200) throw new Error(`${query}: ${res.statusCode} ${res.payload.slice(0, 200)}`);
+  return { ms, headers: res.headers, bytes: res.rawPayload.length };
+}

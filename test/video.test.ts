@@ -69,6 +69,10 @@ describe('video stickers through ffmpeg', { skip: ffmpegMissing }, () => {
     assert.ok(a.frames >= 25 && a.delaysMs.length === a.frames, `frames: ${a.frames}`);
     assert.ok(Math.abs(a.delaysMs.reduce((x, y) => x + y, 0) - 1000) <= 40);
     assert.equal(res.headers['x-output-frames'], String(a.frames));
+    // Lossless: its first frame (all libvips reads of an APNG) is the PNG of the video's first frame.
+    const first = await sharp(res.rawPayload).ensureAlpha().raw().toBuffer();
+    const png = await sharp((await get('format=png&size=80')).rawPayload).ensureAlpha().raw().toBuffer();
+    assert.ok(first.equals(png), 'first APNG frame equals the PNG');
   });
 
   test('background: every format composited onto the colour, with no transparent pixel left', async () => {

@@ -91,7 +91,9 @@ function outputArgs(spec: VideoSpec): string[] {
     case 'webp':
       return [...out('null'), '-c:v', 'libwebp_anim', '-lossless', '0', '-q:v', String(spec.quality), '-loop', '0', '-f', 'webp'];
     case 'apng':
-      return [...out('null'), '-c:v', 'apng', '-plays', '0', '-f', 'apng'];
+      // ffmpeg's defaults (no row filter, zlib's default level) took ~10 s and ~40 MB for a 3 s 512 px
+      // clip; the "up" filter at level 2 is 2-3x faster and up to 45 % smaller (BENCHMARKS.md).
+      return [...out('null'), '-c:v', 'apng', '-pred', 'up', '-compression_level', '2', '-plays', '0', '-f', 'apng'];
     case 'mp4':
       // yuv420p for players everywhere; fragmented so it can be written to a pipe.
       return [...out('null'), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(Math.round(51 - (spec.quality * 33) / 100)), '-pix_fmt', 'yuv420p', '-an', '-movflags', 'frag_keyframe+empty_moov', '-f', 'mp4'];
