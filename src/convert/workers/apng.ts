@@ -1,21 +1,36 @@
-import { zlibSync } from 'fflate';
+import sharp from 'sharp';
 import { crop, frameChanges, type Rect, type Timing } from './frame-diff.js';
+
+// zlib level for each rectangle, as for single PNGs: lossless either way; level 3 was ~20 % faster and
+// gave files ~10 % larger (BENCHMARKS.md). No row filter: it suits flat sticker art (as for PNG).
+const COMPRESSION_LEVEL = 6;
+// Rectangles being compressed on libuv's threads while this thread renders the next, as for WebP.
+const IN_FLIGHT = 4;
 
 /**
  * A minimal APNG writer: RGBA, 8 bits, looping forever. After the first, each frame is only the rectangle
  * that changed (replacing what is under it, nothing disposed), and a frame equal to the one before just
- * lengthens it, as in the WebP encoder. Pure JavaScript (fflate for zlib) on purpose: the thread may be
- * terminated at its deadline, and Node aborts the whole process if that happens inside a native zlib call.
+ * lengthens it, as in the WebP encoder. Each rectangle is encoded as a PNG by libvips (sharp) on libuv's
+ * threads, so compression uses both cores while this thread renders; its image data (the IDAT chunks, one
+ * zlib stream) becomes the frame's IDAT or fdAT.
  */
-export function encodeApng(frames: Iterable<Uint8Array>, width: number, height: number, delaysMs: number[]): { data: Uint8Array; frames: number } {
-  // Frames are compressed as they come; the count in acTL and the delays (which grow while frames repeat)
-  // are known at the end, so the chunks are written then.
-  const kept: Array<{ rect: Rect; data: Uint8Array; timing: Timing }> = [];
+export async function encodeApng(frames: Iterable<Uint8Array>, width: number, height: number, delaysMs: number[]): Promise<{ data: Uint8Array; frames: number }> {
+  // The count in acTL and the delays (which grow while frames repeat) are known at the end, so the chunks
+  // are written then.
+  const rects: Rect[] = [];
+  const timings: Timing[] = [];
+  const encoded: Array<Promise<Uint8Array>> = [];
+  const inFlight: Array<Promise<unknown>> = [];
   for (const { rgba, rect, timing } of frameChanges(frames, delaysMs, width, height)) {
-    // PNG image data is a zlib stream (header and Adler-32), not raw deflate. Level 3 encodes ~30 % faster
-    // than 6 here for files ~2 % larger.
-    kept.push({ rect, data: zlibSync(filtered(crop(rgba, width, rect), rect.width, rect.height), { level: 3 }), timing });
+    rects.push(rect);
+    timings.push(timing);
+    const job = imageData(crop(rgba, width, rect), rect);
+    job.catch(() => undefined); // a failure is reported once, by Promise.all below
+    encoded.push(job);
+    inFlight.push(job);
+    if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
   }
+  const datas = await Promise.all(encoded);
   const parts: Uint8Array[] = [PNG_SIGNATURE];
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
@@ -24,11 +39,12 @@ export function encodeApng(frames: Iterable<Uint8Array>, width: number, height: 
   ihdr.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, deflate, adaptive filtering, no interlace
   parts.push(chunk('IHDR', ihdr));
   const actl = new Uint8Array(8);
-  new DataView(actl.buffer).setUint32(0, kept.length); // num_plays 0 = forever
+  new DataView(actl.buffer).setUint32(0, datas.length); // num_plays 0 = forever
   parts.push(chunk('acTL', actl));
   let seq = 0;
-  kept.forEach(({ rect, data, timing }, i) => {
-    const delay = timing.delayMs;
+  datas.forEach((data, i) => {
+    const rect = rects[i];
+    const delay = timings[i].delayMs;
     const fctl = new Uint8Array(26);
     const f = new DataView(fctl.buffer);
     f.setUint32(0, seq++);
@@ -54,23 +70,29 @@ export function encodeApng(frames: Iterable<Uint8Array>, width: number, height: 
   parts.push(chunk('IEND', new Uint8Array(0)));
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return { data: out, frames: kept.length };
+  return { data: out, frames: datas.length };
+}
+
+/** The zlib stream of a rectangle encoded as an 8-bit RGBA PNG by libvips: its IDAT payloads, joined. */
+async function imageData(rgba: Uint8Array, r: Rect): Promise<Uint8Array> {
+  const png = await sharp(rgba, { raw: { width: r.width, height: r.height, channels: 4 } })
+    .png({ compressionLevel: COMPRESSION_LEVEL, adaptiveFiltering: false })
+    .toBuffer();
+  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  const idat: Uint8Array[] = [];
+  for (let at = 8; at + 8 <= png.length; ) {
+    const len = v.getUint32(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    if (type === 'IHDR' && (v.getUint32(at + 8) !== r.width || v.getUint32(at + 12) !== r.height || png[at + 16] !== 8 || png[at + 17] !== 6 || png[at + 20] !== 0)) {
+      throw new Error('libvips wrote a PNG that is not 8-bit RGBA');
+    }
+    if (type === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + len));
+    at += 12 + len;
+  }
+  return idat.length === 1 ? idat[0] : Buffer.concat(idat);
 }
 
 const PNG_SIGNATURE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** Scanlines with the "Sub" filter: each byte minus the one 4 bytes left; it suits flat sticker art well. */
-function filtered(rgba: Uint8Array, width: number, height: number): Uint8Array {
-  const stride = width * 4;
-  const out = new Uint8Array((stride + 1) * height);
-  for (let y = 0; y < height; y++) {
-    const src = y * stride;
-    const dst = y * (stride + 1);
-    out[dst] = 1;
-    for (let x = 0; x < stride; x++) out[dst + 1 + x] = (rgba[src + x] - (x >= 4 ? rgba[src + x - 4] : 0)) & 0xff;
-  }
-  return out;
-}
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const c = new Uint8Array(12 + data.length);

@@ -155,7 +155,7 @@ export function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
       task.format === 'gif'
         ? { data: encodeGif(each(), sampleFrames(anim, frames, task.background), task, delays), frames: frames.length }
         : task.format === 'apng'
-          ? encodeApng(each(), task.width, task.height, delays) // merges repeated frames too
+          ? await encodeApng(each(), task.width, task.height, delays) // merges repeated frames too
           : await encodeAnimatedWebp(each(), delays, task); // merges repeated frames
     return { ok: true, data, width: task.width, height: task.height, frames: written, durationMs: delays.reduce((a, b) => a + b, 0) };
   });
