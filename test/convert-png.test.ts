@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
 import { readApng } from '../src/convert/workers/apng.js';
+import { paletteIndexer } from '../src/convert/workers/png.js';
+import { applyPalette, quantize } from 'gifenc';
 
 const TGS = fixture('sticker_01.tgs'); // 512x448, 180 frames
 const WEBP = fixture('static_webp_800x600.webp');
@@ -193,4 +195,15 @@ describe('GET /stickers/:fileId?format=png', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['x-output-format'], 'lottie');
   });
+});
+
+test('the GIF palette mapping equals gifenc\'s applyPalette for a frame, in both colour-key formats', () => {
+  // A deterministic 96x96 frame with many colours and alphas (a small linear congruential generator).
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  const frame = new Uint8Array(96 * 96 * 4).map((_, i) => (i % 4 === 3 ? (next() > 64 ? 255 : next()) : next()));
+  for (const [format, withAlpha] of [['rgba4444', true], ['rgb565', false]] as const) {
+    const palette = quantize(frame, 256, { format, oneBitAlpha: withAlpha, clearAlpha: withAlpha });
+    assert.deepEqual(paletteIndexer(palette, withAlpha)(frame), applyPalette(frame, palette, format), format);
+  }
 });
