@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
 import { readApng } from '../src/convert/workers/apng.js';
-import { paletteIndexer } from '../src/convert/workers/png.js';
+import { paletteIndexer } from '../src/convert/workers/gif.js';
 import { applyPalette, quantize } from 'gifenc';
 
 const TGS = fixture('sticker_01.tgs'); // 512x448, 180 frames
