@@ -1,11 +1,9 @@
 import sharp from 'sharp';
-import { crop, frameChanges, type Rect, type Timing } from './frame-diff.js';
+import { encodeChanges, type Rect } from './frame-diff.js';
 
 // zlib level for each rectangle, as for single PNGs: lossless either way; level 3 was ~20 % faster and
 // gave files ~10 % larger (BENCHMARKS.md). No row filter: it suits flat sticker art (as for PNG).
 const COMPRESSION_LEVEL = 6;
-// Rectangles being compressed on libuv's threads while this thread renders the next, as for WebP.
-const IN_FLIGHT = 4;
 
 /**
  * A minimal APNG writer: RGBA, 8 bits, looping forever. After the first, each frame is only the rectangle
@@ -17,20 +15,7 @@ const IN_FLIGHT = 4;
 export async function encodeApng(frames: Iterable<Uint8Array>, width: number, height: number, delaysMs: number[]): Promise<{ data: Uint8Array; frames: number }> {
   // The count in acTL and the delays (which grow while frames repeat) are known at the end, so the chunks
   // are written then.
-  const rects: Rect[] = [];
-  const timings: Timing[] = [];
-  const encoded: Array<Promise<Uint8Array>> = [];
-  const inFlight: Array<Promise<unknown>> = [];
-  for (const { rgba, rect, timing } of frameChanges(frames, delaysMs, width, height)) {
-    rects.push(rect);
-    timings.push(timing);
-    const job = imageData(crop(rgba, width, rect), rect);
-    job.catch(() => undefined); // a failure is reported once, by Promise.all below
-    encoded.push(job);
-    inFlight.push(job);
-    if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
-  }
-  const datas = await Promise.all(encoded);
+  const kept = await encodeChanges(frames, delaysMs, width, height, imageData);
   const parts: Uint8Array[] = [PNG_SIGNATURE];
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
@@ -39,12 +24,10 @@ export async function encodeApng(frames: Iterable<Uint8Array>, width: number, he
   ihdr.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, deflate, adaptive filtering, no interlace
   parts.push(chunk('IHDR', ihdr));
   const actl = new Uint8Array(8);
-  new DataView(actl.buffer).setUint32(0, datas.length); // num_plays 0 = forever
+  new DataView(actl.buffer).setUint32(0, kept.length); // num_plays 0 = forever
   parts.push(chunk('acTL', actl));
   let seq = 0;
-  datas.forEach((data, i) => {
-    const rect = rects[i];
-    const delay = timings[i].delayMs;
+  kept.forEach(({ rect, delayMs: delay, encoded: data }, i) => {
     const fctl = new Uint8Array(26);
     const f = new DataView(fctl.buffer);
     f.setUint32(0, seq++);
@@ -70,7 +53,7 @@ export async function encodeApng(frames: Iterable<Uint8Array>, width: number, he
   parts.push(chunk('IEND', new Uint8Array(0)));
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return { data: out, frames: datas.length };
+  return { data: out, frames: kept.length };
 }
 
 /** The zlib stream of a rectangle encoded as an 8-bit RGBA PNG by libvips: its IDAT payloads, joined. */
