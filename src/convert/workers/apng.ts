@@ -61,16 +61,12 @@ async function imageData(rgba: Uint8Array, r: Rect): Promise<Uint8Array> {
   const png = await sharp(rgba, { raw: { width: r.width, height: r.height, channels: 4 } })
     .png({ compressionLevel: COMPRESSION_LEVEL, adaptiveFiltering: false })
     .toBuffer();
-  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
   const idat: Uint8Array[] = [];
-  for (let at = 8; at + 8 <= png.length; ) {
-    const len = v.getUint32(at);
-    const type = png.toString('latin1', at + 4, at + 8);
-    if (type === 'IHDR' && (v.getUint32(at + 8) !== r.width || v.getUint32(at + 12) !== r.height || png[at + 16] !== 8 || png[at + 17] !== 6 || png[at + 20] !== 0)) {
+  for (const { type, data, view } of pngChunks(png)) {
+    if (type === 'IHDR' && (view.getUint32(0) !== r.width || view.getUint32(4) !== r.height || data[8] !== 8 || data[9] !== 6 || data[12] !== 0)) {
       throw new Error('libvips wrote a PNG that is not 8-bit RGBA');
     }
-    if (type === 'IDAT') idat.push(png.subarray(at + 8, at + 8 + len));
-    at += 12 + len;
+    if (type === 'IDAT') idat.push(data);
   }
   return idat.length === 1 ? idat[0] : Buffer.concat(idat);
 }
@@ -105,21 +101,15 @@ function crc32(bytes: Uint8Array): number {
 
 /** Reads frame count, play count and delays back from an APNG's chunks (for tests and diagnostics). */
 export function readApng(png: Uint8Array): { frames: number; plays: number; delaysMs: number[]; width: number; height: number } {
-  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
-  let at = 8;
   let frames = 0;
   let plays = -1;
   let width = 0;
   let height = 0;
   const delaysMs: number[] = [];
-  while (at < png.length) {
-    const len = v.getUint32(at);
-    const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
-    const d = at + 8;
-    if (type === 'IHDR') [width, height] = [v.getUint32(d), v.getUint32(d + 4)];
-    if (type === 'acTL') [frames, plays] = [v.getUint32(d), v.getUint32(d + 4)];
-    if (type === 'fcTL') delaysMs.push((v.getUint16(d + 20) * 1000) / (v.getUint16(d + 22) || 100));
-    at = d + len + 4;
+  for (const { type, view } of pngChunks(png)) {
+    if (type === 'IHDR') [width, height] = [view.getUint32(0), view.getUint32(4)];
+    if (type === 'acTL') [frames, plays] = [view.getUint32(0), view.getUint32(4)];
+    if (type === 'fcTL') delaysMs.push((view.getUint16(20) * 1000) / (view.getUint16(22) || 100));
   }
   return { frames, plays, delaysMs, width, height };
 }
@@ -129,18 +119,26 @@ export function readApng(png: Uint8Array): { frames: number; plays: number; dela
  * this writes the real count (the fcTL chunks) and the chunk's CRC, in place.
  */
 export function fixApngFrameCount(png: Uint8Array): Uint8Array {
-  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
   let actl = -1;
   let frames = 0;
-  for (let at = 8; at + 8 <= png.length; ) {
-    const len = v.getUint32(at);
-    const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
+  for (const { type, at } of pngChunks(png)) {
     if (type === 'acTL') actl = at;
     if (type === 'fcTL') frames++;
-    at += 12 + len;
   }
   if (actl < 0) return png;
+  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
   v.setUint32(actl + 8, frames);
   v.setUint32(actl + 16, crc32(png.subarray(actl + 4, actl + 16)));
   return png;
+}
+
+/** The chunks of a PNG after its signature: where each starts, its type, and a view of its data (no CRC). */
+function* pngChunks(png: Uint8Array): Generator<{ at: number; type: string; data: Uint8Array; view: DataView }> {
+  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  for (let at = 8; at + 8 <= png.length; ) {
+    const len = v.getUint32(at);
+    const data = png.subarray(at + 8, at + 8 + len);
+    yield { at, type: String.fromCharCode(...png.subarray(at + 4, at + 8)), data, view: new DataView(data.buffer, data.byteOffset, data.byteLength) };
+    at += 12 + len;
+  }
 }
