@@ -9,7 +9,6 @@ import type { TestApp } from '../test/helper.js';
 export const fixtures = join(__dirname, '..', '..', 'test', 'fixtures');
 const tmp = mkdtempSync(join(tmpdir(), 'sp-bench-'));
 
-/** The corpus stickers copied into test/fixtures (sticker_01..10.tgs). */
 /**
  * rlottie's single-thread times for the corpus files on this kind of machine (from the corpus README), by
  * name without extension: ms per frame at 512 and 256 px, and ms to render every frame at 512 px.
@@ -25,6 +24,7 @@ export function rlottieSpeed(): Map<string, { ms512: number; ms256: number; whol
   );
 }
 
+/** The corpus stickers copied into test/fixtures (sticker_01..10.tgs). */
 export function stickerFiles(): string[] {
   return readdirSync(fixtures)
     .filter((f) => /^sticker_\d+\.tgs$/.test(f))
@@ -126,7 +126,6 @@ export const medianRun = (runs: WrkResult[]): WrkResult => ({
   non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
 });
 export const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))];
-
 
 let missCount = 0;
 

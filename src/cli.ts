@@ -7,6 +7,7 @@ import { Converter } from './convert/converter.js';
 import { ProcessPool } from './convert/pool.js';
 import { loadCanvas } from './convert/render/lottie-web.js';
 import { AppError } from './errors.js';
+import { RENDERERS, type RendererName } from './config.js';
 import { parseVariantQuery, resolveVariant } from './sticker/variant.js';
 
 const USAGE = `Usage:
@@ -19,6 +20,10 @@ Converts sticker files (TGS, WebP, PNG, JPEG, GIF) with the service's engine; ne
 A directory is converted file by file into the -o directory (default: <dir>-converted), with progress on stderr.`;
 
 const EXTENSIONS: Record<string, string> = { lottie: 'json', original: 'tgs', png: 'png', apng: 'apng', webp: 'webp', gif: 'gif', mp4: 'mp4', tgs: 'tgs', jpeg: 'jpg', webm: 'webm' };
+
+function isRenderer(name: string): name is RendererName {
+  return (RENDERERS as readonly string[]).includes(name);
+}
 
 /** Exit code: 0 when every file converted, 1 when any failed, 2 for bad usage. */
 export async function convertCommand(argv: string[], out: NodeJS.WriteStream = process.stderr): Promise<number> {
@@ -49,8 +54,8 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
     return values.help ? 0 : 2;
   }
   const { output, help: _help, renderer, ...query } = values;
-  if (renderer !== 'dotlottie' && renderer !== 'lottie-web') {
-    out.write(`--renderer must be dotlottie or lottie-web\n`);
+  if (!isRenderer(renderer)) {
+    out.write(`--renderer must be ${RENDERERS.join(' or ')}\n`);
     return 2;
   }
   if (renderer === 'lottie-web') {

@@ -24,9 +24,10 @@ const logLevel = z
 const cpus = availableParallelism();
 const SECRET_SETTINGS = new Set(['TELEGRAM_BOT_TOKEN', 'REDIS_PASSWORD', 'REDIS_URL', 'ADMIN_TOKEN']);
 
-// Env names are the old service's; each entry is the variable exactly as an operator writes it.
-const RENDERERS = ['dotlottie', 'lottie-web'] as const;
+/** The Lottie renderers the pool threads can use (RENDERER, and the CLI's --renderer). */
+export const RENDERERS = ['dotlottie', 'lottie-web'] as const;
 
+// Env names are the old service's; each entry is the variable exactly as an operator writes it.
 const schema = z.object({
   TELEGRAM_BOT_TOKEN: z.string().trim().optional(),
   TELEGRAM_API_BASE_URL: url.default('https://api.telegram.org'),
