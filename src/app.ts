@@ -64,6 +64,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       maxLottieDimension: config.limits.maxLottieDimension,
       maxFrames: config.limits.maxFrames,
       renderer: config.pool.renderer,
+      idleTimeoutMs: config.pool.idleTimeoutMs,
     });
   if (!deps.pool) owned.push(() => pool.close());
 

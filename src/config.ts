@@ -54,6 +54,7 @@ const schema = z.object({
   MAX_LOTTIE_DIMENSION: int(16, 65_536).default(4096),
   MAX_FRAMES: int(1, 1_000_000).default(1800),
   RENDER_QUEUE_MAX: int(0, 1_000_000).default(256),
+  POOL_IDLE_TIMEOUT_SEC: seconds(0.1, 86_400).default(30),
   MAX_OUTPUT_SIZE: int(16, 4096).default(1024),
   UPLOAD_ENABLED: bool.default(true),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
@@ -117,7 +118,8 @@ export type Config = Readonly<{
     ffmpegPath: string;
   }>;
   /** renderer: the Lottie renderer the pool threads use (lottie-web needs the optional node-canvas). */
-  pool: Readonly<{ threads: number; queueMax: number; renderer: RendererName }>;
+  /** idleTimeoutMs: a thread with no task for this long exits (the next task starts one). */
+  pool: Readonly<{ threads: number; queueMax: number; renderer: RendererName; idleTimeoutMs: number }>;
   cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number }>;
   /** Undefined when no Redis is configured (or REDIS_ENABLED=false): the in-process tier works alone. */
   redis: RedisConfig | undefined;
@@ -188,7 +190,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxUploadBytes: e.UPLOAD_ENABLED ? Math.floor(e.MAX_UPLOAD_MB * 1024 * 1024) : undefined,
       ffmpegPath: e.FFMPEG_PATH,
     },
-    pool: { threads, queueMax: e.RENDER_QUEUE_MAX, renderer: e.RENDERER },
+    pool: { threads, queueMax: e.RENDER_QUEUE_MAX, renderer: e.RENDERER, idleTimeoutMs: e.POOL_IDLE_TIMEOUT_SEC * sec },
     cache: {
       ttlSeconds: Math.round(e.CACHE_TTL_DAYS * 86400),
       memoryBytes: Math.floor(e.MEMORY_CACHE_MB * 1024 * 1024),

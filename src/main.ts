@@ -25,11 +25,15 @@ if (cluster.isPrimary && config.pool.renderer === 'lottie-web') {
 if (cluster.isPrimary) {
   (require('./cluster/primary.js') as typeof import('./cluster/primary.js')).runPrimary(config);
 } else {
-  const { startServer } = require('./server.js') as typeof import('./server.js');
-  const { clusterWorkerStats } = require('./stats.js') as typeof import('./stats.js');
-  const { clusterBus } = require('./bus.js') as typeof import('./bus.js');
-  startServer(config, clusterWorkerStats(), clusterBus()).catch((err: unknown) => {
-    process.stderr.write(`worker failed to start: ${(err as Error).message}\n`);
-    process.exit(1);
-  });
+  const { reportStartFailure } = require('./cluster/start-failure.js') as typeof import('./cluster/start-failure.js');
+  // A worker that cannot start (a taken port, a native module that does not load) tells the primary why;
+  // the primary logs it once and decides whether to retry.
+  try {
+    const { startServer } = require('./server.js') as typeof import('./server.js');
+    const { clusterWorkerStats } = require('./stats.js') as typeof import('./stats.js');
+    const { clusterBus } = require('./bus.js') as typeof import('./bus.js');
+    startServer(config, clusterWorkerStats(), clusterBus()).catch(reportStartFailure);
+  } catch (err) {
+    reportStartFailure(err);
+  }
 }

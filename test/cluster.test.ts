@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { FakeTelegram } from './fake-telegram.js';
 import { fixture, fid } from './helper.js';
-import { workerExecArgv } from '../src/cluster/primary.js';
+import { MAX_START_FAILURES, workerExecArgv } from '../src/cluster/primary.js';
 
 const mainJs = join(__dirname, '..', 'src', 'main.js');
 // A new connection per request, so the primary's round-robin spreads requests over the workers.
@@ -153,6 +153,50 @@ test('SIGTERM to the primary lets a conversion under way in a worker finish and 
     await fake.close();
   }
   assert.equal(child.exitCode, 0);
+});
+
+/** Runs the service to its exit; resolves with its exit code and output (every stdout line parsed as JSON). */
+async function runToExit(env: Record<string, string>, execArgv: string[] = []) {
+  const child = spawn(process.execPath, [...execArgv, mainJs], { env: { ...process.env, SERVER_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { code, stderr, lines };
+}
+
+test('a taken port makes the primary exit 1 with one JSON line naming the cause', { timeout: 60_000 }, async () => {
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const port = (holder.address() as { port: number }).port;
+  try {
+    const r = await runToExit({ WORKERS: '2', SERVER_PORT: String(port), MAX_PROCESS_WORKERS: '1' });
+    assert.equal(r.code, 1, 'a supervisor must see a failure');
+    assert.equal(r.stderr, '', 'nothing but JSON log lines');
+    const fatal = r.lines.filter((l) => l.level === 60);
+    assert.equal(fatal.length, 1, 'said once, though both workers failed');
+    assert.equal(fatal[0].cause, 'EADDRINUSE');
+    assert.match(String(fatal[0].msg), new RegExp(`127\\.0\\.0\\.1:${port}.*already in use`));
+    assert.equal(r.lines.filter((l) => /restarting/.test(String(l.msg))).length, 0, 'no restart can free the port');
+  } finally {
+    holder.close();
+  }
+});
+
+test('workers that keep dying before they listen make the primary exit 1, naming the last cause', { timeout: 60_000 }, async () => {
+  const preload = join(__dirname, '..', '..', 'test', 'fixtures', 'preload', 'worker-missing-module.js');
+  const r = await runToExit({ WORKERS: '1', SERVER_PORT: String(await freePort()), MAX_PROCESS_WORKERS: '1' }, ['--require', preload]);
+  assert.equal(r.code, 1);
+  const fatal = r.lines.filter((l) => l.level === 60);
+  assert.equal(fatal.length, 1);
+  assert.equal(fatal[0].cause, 'MODULE_NOT_FOUND');
+  assert.match(String(fatal[0].msg), new RegExp(`failed ${MAX_START_FAILURES} times in a row before listening.*Cannot find module 'undici`));
+  assert.equal(r.lines.filter((l) => /restarting/.test(String(l.msg))).length, MAX_START_FAILURES - 1, 'restarted until the limit');
 });
 
 test('workers get a small young generation unless the operator chose one', () => {

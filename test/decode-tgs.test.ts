@@ -74,18 +74,33 @@ test('a full queue is refused at once with 503', async () => {
   }
 });
 
-test('a conversion past CONVERSION_TIMEOUT_SEC is stopped with 504 and its thread replaced', async () => {
-  const quick = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 300, maxLottieBytes: 64 * 1024 * 1024 });
+/**
+ * Work no machine finishes in seconds: 1800 frames at 1024 px of a full-size square turning (every frame
+ * differs), as a WebP at quality 100.
+ */
+function endlessAnimation(): Buffer {
+  const spin = { a: 1, k: [{ t: 0, s: [0], o: { x: [0], y: [0] }, i: { x: [1], y: [1] } }, { t: 1800, s: [3600] }] };
+  const ks = { o: { a: 0, k: 100 }, r: spin, p: { a: 0, k: [512, 512, 0] }, a: { a: 0, k: [0, 0, 0] }, s: { a: 0, k: [100, 100, 100] } };
+  const square = { ty: 'rc', d: 1, s: { a: 0, k: [900, 900] }, p: { a: 0, k: [0, 0] }, r: { a: 0, k: 0 } };
+  const fill = { ty: 'fl', c: { a: 0, k: [0.9, 0.2, 0.1, 1] }, o: { a: 0, k: 100 }, r: 1 };
+  const layer = { ddd: 0, ind: 1, ty: 4, sr: 1, ip: 0, op: 1800, st: 0, ks, shapes: [{ ty: 'gr', it: [square, fill, { ty: 'tr', p: { a: 0, k: [0, 0] }, a: { a: 0, k: [0, 0] }, s: { a: 0, k: [100, 100] }, r: { a: 0, k: 0 }, o: { a: 0, k: 100 } }] }] };
+  return gzipSync(JSON.stringify({ v: '5.7.0', fr: 60, ip: 0, op: 1800, w: 1024, h: 1024, layers: [layer] }));
+}
+
+test('a conversion past CONVERSION_TIMEOUT_SEC is stopped with 504 and its thread replaced; the pool goes on', async () => {
+  // The limit is far beyond what a small render needs even on a loaded machine, and far below the endless task.
+  const quick = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 3000, maxLottieBytes: 64 * 1024 * 1024 });
   try {
     const tgs = fixture('sticker_04.tgs');
-    // Warm the thread (wasm and libvips load on first use), then ask for more work than 300 ms allow.
     await quick.renderPng(tgs, { width: 16, height: 16, frame: 0 });
+    const before = quick.threadIds;
     await assert.rejects(
-      quick.renderAnimated(tgs, { format: 'webp', width: 1024, height: 1024, fps: 60, sourceFps: 60, quality: 100 }),
-      (e: unknown) => e instanceof AppError && e.statusCode === 504,
+      quick.renderAnimated(endlessAnimation(), { format: 'webp', width: 1024, height: 1024, fps: 60, sourceFps: 60, quality: 100 }),
+      (e: unknown) => e instanceof AppError && e.statusCode === 504 && e.code === 'CONVERSION_TIMEOUT',
     );
     const after = await quick.renderPng(tgs, { width: 64, height: 64, frame: 0 });
     assert.equal(after.width, 64);
+    assert.notDeepEqual(quick.threadIds, before, 'the thread that ran past its limit was replaced');
   } finally {
     await quick.close();
   }

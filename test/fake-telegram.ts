@@ -17,7 +17,9 @@ export type Fault =
   | { kind: 'hang' }
   | { kind: 'reset' }
   | { kind: 'not-json' }
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Answers normally once the promise settles: the test decides when, with no timer involved. */
+  | { kind: 'hold'; until: Promise<unknown> };
 
 export class FakeTelegram {
   readonly files = new Map<string, FakeFile>();
@@ -124,6 +126,9 @@ export class FakeTelegram {
     switch (f.kind) {
       case 'delay':
         await this.#pause(f.ms);
+        return false;
+      case 'hold':
+        await f.until;
         return false;
       case 'hang':
         await new Promise<void>((resolve) => res.on('close', resolve));

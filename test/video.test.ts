@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
-import { readApng } from '../src/convert/workers/apng.js';
+import { readApng } from '../src/convert/png-chunks.js';
 
 const WEBM = fixture('animated_webm_161x121_2s_vp9a.webm'); // VP9 with alpha, 161x121, 30 fps, ~1 s
 const ffmpegMissing = spawnSync('ffmpeg', ['-version']).status === 0 ? undefined : 'ffmpeg is not installed (apt-get install ffmpeg); skipping video conversions';

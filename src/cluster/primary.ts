@@ -3,9 +3,12 @@ import type { Config } from '../config.js';
 import { createLogger } from '../logger.js';
 import { servePrimaryStats } from '../stats.js';
 import { relayBusEvents } from '../bus.js';
+import { describeStartFailure, isPermanent, isStartFailure, type StartFailure } from './start-failure.js';
 
 const STABLE_MS = 30_000; // a worker that lived this long resets its slot's back-off
 const MAX_BACKOFF_MS = 30_000;
+/** A slot whose workers die this many times in a row before listening makes the primary give up. */
+export const MAX_START_FAILURES = 5;
 
 /**
  * Workers get a 4 MiB young-generation semi-space unless the operator chose one: with both cores converting
@@ -17,51 +20,95 @@ export function workerExecArgv(execArgv: string[], nodeOptions = ''): string[] {
   return chosen ? execArgv : [...execArgv, '--max-semi-space-size=4'];
 }
 
-/** The primary: forks WORKERS workers, restarts any that dies (with back-off), and stops them on SIGTERM. */
+interface SlotWorker {
+  slot: number;
+  started: number;
+  listening: boolean;
+  /** Why it could not start, as the worker reported it. */
+  failure?: StartFailure;
+}
+
+/**
+ * The primary: forks WORKERS workers, restarts any that dies (with back-off), and stops them on SIGTERM.
+ * When workers cannot come up (a listen error no restart cures, or a slot failing MAX_START_FAILURES times
+ * in a row before listening) it logs the cause once and exits 1, so a supervisor sees a failure.
+ */
 export function runPrimary(config: Config): void {
   const log = createLogger({ level: config.server.logLevel, secrets: [config.telegram.botToken], name: 'primary' });
   servePrimaryStats();
   relayBusEvents();
-  const slots = new Map<Worker, { slot: number; started: number }>();
+  const slots = new Map<Worker, SlotWorker>();
   const crashes = new Map<number, number>();
+  const startFailures = new Map<number, number>();
   let stopping = false;
 
   cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
   const fork = (slot: number) => {
     // Two malloc arenas: libvips' and libuv's threads otherwise each grow an arena of their own.
     const w = cluster.fork({ STICKER_WORKER_SLOT: String(slot), MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' });
-    slots.set(w, { slot, started: Date.now() });
+    slots.set(w, { slot, started: Date.now(), listening: false });
   };
 
+  cluster.on('message', (w, m: unknown) => {
+    const info = slots.get(w);
+    if (info && isStartFailure(m)) info.failure = m;
+  });
   cluster.on('exit', (w, code, signal) => {
     const info = slots.get(w);
     slots.delete(w);
     if (stopping || !info) return;
+    const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    if (!info.listening) {
+      const failures = (startFailures.get(info.slot) ?? 0) + 1;
+      startFailures.set(info.slot, failures);
+      const f = info.failure;
+      if (f && isPermanent(f)) return giveUp(describeStartFailure(f, config.server.host, config.server.port), f.code);
+      if (failures >= MAX_START_FAILURES) {
+        return giveUp(`workers cannot start: slot ${info.slot} failed ${failures} times in a row before listening; last: ${f ? f.message : why}`, f?.code);
+      }
+    }
     const lived = Date.now() - info.started;
     const n = lived > STABLE_MS ? 0 : (crashes.get(info.slot) ?? 0) + 1;
     crashes.set(info.slot, n);
     const delay = n === 0 ? 0 : Math.min(MAX_BACKOFF_MS, 100 * 2 ** (n - 1));
-    const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
     log.error({ workerPid: w.process.pid, code, signal, livedMs: lived, restartInMs: delay }, `worker ${w.process.pid} ${why}; restarting`);
-    setTimeout(() => !stopping && fork(info.slot), delay).unref();
+    // Not unref()'d: while every worker is down, this timer is what keeps the primary alive.
+    setTimeout(() => !stopping && fork(info.slot), delay);
   });
-  cluster.on('listening', (w, addr) => log.info({ workerPid: w.process.pid, port: addr.port }, 'worker listening'));
+  cluster.on('listening', (w, addr) => {
+    const info = slots.get(w);
+    if (info) {
+      info.listening = true;
+      startFailures.set(info.slot, 0);
+    }
+    log.info({ workerPid: w.process.pid, port: addr.port }, 'worker listening');
+  });
 
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+  // Workers get the longest request deadline to finish what they are answering, then a little more.
+  const graceMs = Math.max(config.limits.endpointTimeoutMs, config.limits.conversionTimeoutMs) + 5000;
+  /** Stops every worker (SIGTERM, then SIGKILL past the grace) and exits with exitCode. */
+  const stopAll = (exitCode: number) => {
     stopping = true;
-    log.info({ signal }, 'stopping workers');
     for (const w of slots.keys()) w.process.kill('SIGTERM');
     const force = setTimeout(() => {
       for (const w of slots.keys()) w.process.kill('SIGKILL');
       process.exit(1);
-    }, 10_000);
+    }, graceMs);
     force.unref();
     const check = () => {
-      if (slots.size === 0) process.exit(0);
+      if (slots.size === 0) process.exit(exitCode);
     };
     cluster.on('exit', check);
     check();
+  };
+  const giveUp = (message: string, cause?: string) => {
+    log.fatal({ cause }, message);
+    stopAll(1);
+  };
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    log.info({ signal }, 'stopping workers');
+    stopAll(0);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -4,7 +4,7 @@ import { makeEntry, type StickerEntry } from '../sticker/entry.js';
 import type { VariantSpec } from '../sticker/variant.js';
 import type { ProcessPool } from './pool.js';
 import { VideoConverter } from './video.js';
-import { fixApngFrameCount, readApng } from './workers/apng.js';
+import { fixApngFrameCount, readApng } from './png-chunks.js';
 
 export type ConvertSpec = Exclude<VariantSpec, { kind: 'as-stored' }>;
 
@@ -54,7 +54,7 @@ export class Converter {
     if (spec.kind === 'video') {
       const v = await this.video.convert(base.plain!, spec, signal);
       if (spec.format === 'apng') fixApngFrameCount(v.data);
-      const dims = spec.format === 'mp4' ? undefined : spec.format === 'apng' ? apngDims(v.data) : await imageDims(v.data);
+      const dims = spec.format === 'mp4' ? undefined : spec.format === 'apng' ? apngDims(v.data) : await this.pool.imageInfo(v.data, signal);
       return makeEntry({ ...common, output: spec.format, contentType: contentTypes[spec.format], conversionMs: v.ms, plain: v.data, outputDims: dims });
     }
     const { background } = spec;
@@ -79,12 +79,4 @@ export class Converter {
 function apngDims(data: Buffer): { width: number; height: number; frames: number; durationMs: number } {
   const a = readApng(data);
   return { width: a.width, height: a.height, frames: a.frames, durationMs: Math.round(a.delaysMs.reduce((x, y) => x + y, 0)) };
-}
-
-/** Width, height and frame count of an image ffmpeg produced, read by libvips (loaded only for video output). */
-async function imageDims(data: Buffer): Promise<{ width: number; height: number; frames: number; durationMs?: number }> {
-  const sharp = (require('sharp') as typeof import('sharp'));
-  const m = await sharp(data, { animated: true }).metadata();
-  const frames = m.pages ?? 1;
-  return { width: m.width ?? 0, height: m.pageHeight ?? m.height ?? 0, frames, durationMs: m.delay ? m.delay.reduce((a, b) => a + b, 0) : undefined };
 }

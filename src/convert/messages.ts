@@ -68,8 +68,16 @@ export interface RenderAnimTask {
   background?: [number, number, number];
 }
 
+/** Width, height, frames and duration of an image (ffmpeg's output), read by libvips in a thread. */
+export interface ImageInfoTask {
+  kind: 'image-info';
+  data: Uint8Array;
+}
+
+export type ImageInfoResult = { ok: true; width: number; height: number; frames: number; durationMs?: number } | { ok: false; detail: string };
+
 export type EncodeResult =
   | { ok: true; data: Uint8Array; width: number; height: number; frames: number; durationMs?: number }
   | { ok: false; detail: string; /** The thread's renderer may be broken: replace the thread. */ recycle?: boolean; threadId?: number };
 
-export type PoolTask = DecodeTgsTask | RenderPngTask | ImagePngTask | RenderAnimTask;
+export type PoolTask = DecodeTgsTask | RenderPngTask | ImagePngTask | RenderAnimTask | ImageInfoTask;

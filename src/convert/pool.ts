@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { errors } from '../errors.js';
 import { raceSignal } from '../deadline.js';
 import type { RendererName } from '../config.js';
-import type { DecodeTgsResult, EncodeResult, ImagePngTask, LottieInfo, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
+import type { DecodeTgsResult, EncodeResult, ImageInfoResult, ImagePngTask, LottieInfo, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
 
 
 type MakeTask = () => { task: PoolTask; transferList: ArrayBuffer[] };
@@ -18,6 +18,8 @@ export interface PoolOptions {
   maxFrames?: number;
   /** Default dotlottie. */
   renderer?: RendererName;
+  /** A thread idle this long exits; default 30 s. */
+  idleTimeoutMs?: number;
 }
 
 export interface Encoded {
@@ -45,10 +47,13 @@ export class ProcessPool {
     this.#opts = opts;
     this.#pool = new Piscina({
       filename: join(__dirname, 'workers', 'index.js'),
-      minThreads: 1, // one warm thread keeps the first cold miss from paying a thread start
+      // No thread while idle: each costs about 15 MiB before it renders anything (more once the renderer and
+      // libvips are in), and an idle service should not hold them. A task after an idle spell pays the
+      // thread's start (BENCHMARKS.md).
+      minThreads: 0,
       maxThreads: opts.threads,
       maxQueue: opts.queueMax,
-      idleTimeout: 60_000,
+      idleTimeout: opts.idleTimeoutMs ?? 30_000,
       workerData: { renderer: opts.renderer ?? 'dotlottie' },
       // One hostile file must not take the process's memory: its thread dies instead.
       resourceLimits: { maxOldGenerationSizeMb: Math.max(128, Math.ceil((opts.maxLottieBytes * 12) / 2 ** 20)), maxYoungGenerationSizeMb: 8 },
@@ -105,6 +110,16 @@ export class ProcessPool {
       const copy = new Uint8Array(data);
       return { task: { kind: 'image-png', data: copy, ...opts }, transferList: [copy.buffer as ArrayBuffer] };
     }, signal);
+  }
+
+  /** Dimensions, frames and duration of an encoded image, read in a thread (libvips stays off the event loop). Throws AppError (422, 503, 504). */
+  async imageInfo(data: Uint8Array, signal?: AbortSignal): Promise<{ width: number; height: number; frames: number; durationMs?: number }> {
+    const r = (await this.#run(() => {
+      const copy = new Uint8Array(data);
+      return { task: { kind: 'image-info', data: copy }, transferList: [copy.buffer as ArrayBuffer] };
+    }, signal)) as ImageInfoResult;
+    if (!r.ok) throw errors.unrenderable(r.detail);
+    return { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs };
   }
 
   async #encoded(make: MakeTask, signal?: AbortSignal): Promise<Encoded> {

@@ -4,8 +4,22 @@ import { acceptedImage } from './sanitize.js';
 /** The Debian packages node-canvas builds against; named in the start-up error when it is missing. */
 export const CANVAS_BUILD_PACKAGES = 'libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev';
 
-type CanvasModule = typeof import('canvas');
-type Ctx = import('canvas').CanvasRenderingContext2D;
+/**
+ * The part of node-canvas used here, written out so that the build never needs the optional package's own
+ * types: on a machine without Cairo's -dev packages node-canvas is not installed at all.
+ */
+interface Ctx {
+  getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+  getTransform(): { a: number; b: number; c: number; d: number };
+}
+interface CanvasImage {
+  onload: (() => void) | null;
+  onerror: ((err: Error) => void) | null;
+}
+interface CanvasModule {
+  createCanvas(width: number, height: number): { getContext(type: '2d'): Ctx };
+  Image: { new (): CanvasImage; prototype: object };
+}
 
 /** node-canvas, or why it cannot be used here (it is an optional dependency built from source). */
 export function loadCanvas(): CanvasModule | Error {
@@ -92,7 +106,7 @@ function guardSingularTransforms(ctx: Ctx): void {
   const transform = call('transform');
   const save = call('save');
   const restore = call('restore');
-  const getTransform = call('getTransform') as () => DOMMatrix;
+  const getTransform = call('getTransform') as () => ReturnType<Ctx['getTransform']>;
   const stack: boolean[] = [];
   let singular = false;
   const isSingular = (a: number, b: number, c: number, d: number) => !(Math.abs(a * d - b * c) > 0) || ![a, b, c, d].every(Number.isFinite);

@@ -8,7 +8,7 @@ import { RendererFailure } from '../render/dotlottie.js';
 import { rendererNamed } from '../render/select.js';
 import type { RendererName } from '../../config.js';
 import { sanitizeLottie } from '../render/sanitize.js';
-import type { EncodeResult, ImagePngTask, RenderAnimTask, RenderPngTask } from '../messages.js';
+import type { EncodeResult, ImageInfoResult, ImageInfoTask, ImagePngTask, RenderAnimTask, RenderPngTask } from '../messages.js';
 import type { LoadedAnimation, Renderer } from '../render/renderer.js';
 
 // PNG is lossless, so effort only trades CPU for size: level 6 is zlib's balance. No adaptive filtering:
@@ -122,6 +122,15 @@ export async function imagePng(task: ImagePngTask): Promise<EncodeResult> {
     return { ok: true, data, width: info.width, height: info.height, frames: 1 };
   } catch (err) {
     return { ok: false, detail: `the image could not be converted: ${(err as Error).message}` };
+  }
+}
+
+export async function imageInfo(task: ImageInfoTask): Promise<ImageInfoResult> {
+  try {
+    const m = await sharp(task.data, { animated: true, limitInputPixels: 64 * 1024 * 1024 }).metadata();
+    return { ok: true, width: m.width ?? 0, height: m.pageHeight ?? m.height ?? 0, frames: m.pages ?? 1, durationMs: m.delay ? m.delay.reduce((a, b) => a + b, 0) : undefined };
+  } catch (err) {
+    return { ok: false, detail: `the image could not be read: ${(err as Error).message}` };
   }
 }
 

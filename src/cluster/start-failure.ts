@@ -1,0 +1,42 @@
+/**
+ * How a cluster worker that could not start tells the primary why, so that the primary (not each worker)
+ * logs the cause once and decides whether to give up. Both sides import only this file.
+ */
+export interface StartFailure {
+  type: 'worker:start-failed';
+  /** The error's code when it has one (EADDRINUSE, MODULE_NOT_FOUND...). */
+  code?: string;
+  message: string;
+}
+
+/** Listen errors that a restart cannot cure: the primary stops at once instead of retrying. */
+const PERMANENT = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES']);
+
+export const isStartFailure = (m: unknown): m is StartFailure => (m as StartFailure | null)?.type === 'worker:start-failed';
+
+export const isPermanent = (f: StartFailure): boolean => f.code !== undefined && PERMANENT.has(f.code);
+
+/** The one line the primary logs: what went wrong, in words an operator acts on. */
+export function describeStartFailure(f: StartFailure, host: string, port: number): string {
+  switch (f.code) {
+    case 'EADDRINUSE':
+      return `cannot listen on ${host}:${port}: the port is already in use (EADDRINUSE); stop the other process or set SERVER_PORT`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${host}:${port}: no such address on this machine (EADDRNOTAVAIL); check SERVER_HOST`;
+    case 'EACCES':
+      return `cannot listen on ${host}:${port}: permission denied (EACCES); ports below 1024 need privileges`;
+    default:
+      return `a worker failed to start: ${f.message}`;
+  }
+}
+
+/** Worker side: report the failure to the primary (when there is one), then exit non-zero. */
+export function reportStartFailure(err: unknown): void {
+  const e = err as NodeJS.ErrnoException;
+  const failure: StartFailure = { type: 'worker:start-failed', code: typeof e?.code === 'string' ? e.code : undefined, message: String(e?.message ?? err).split('\n')[0] };
+  if (process.send) process.send(failure, () => process.exit(1));
+  else {
+    process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), pid: process.pid, ...failure, msg: failure.message })}\n`);
+    process.exit(1);
+  }
+}
