@@ -1,25 +1,20 @@
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { z } from 'zod';
+import { boolean, hostPorts, integer, number, oneOf, readSettings, SettingError, text, url } from './settings.js';
 
 /** Raised when the environment cannot be turned into a Config; the message is one line naming the variable. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', 'TRUE', 'FALSE', 'True', 'False'])
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v.toLowerCase()));
-const url = z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, ''));
 // The old service took Python's level names; pino wants its own.
-const logLevel = z
-  .string()
-  .transform((v) => v.toLowerCase())
-  .transform((v) => (v === 'warning' ? 'warn' : v === 'critical' ? 'fatal' : v))
-  .pipe(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+const logLevel = oneOf(LOG_LEVELS, (v) => {
+  const l = v.trim().toLowerCase();
+  return l === 'warning' ? 'warn' : l === 'critical' ? 'fatal' : l;
+});
+const httpUrl = url(['http', 'https']);
 
 const cpus = availableParallelism();
 const SECRET_SETTINGS = new Set(['TELEGRAM_BOT_TOKEN', 'REDIS_PASSWORD', 'REDIS_URL', 'ADMIN_TOKEN']);
@@ -28,63 +23,59 @@ const SECRET_SETTINGS = new Set(['TELEGRAM_BOT_TOKEN', 'REDIS_PASSWORD', 'REDIS_
 export const RENDERERS = ['dotlottie', 'lottie-web'] as const;
 
 // Env names are the old service's; each entry is the variable exactly as an operator writes it.
-const schema = z.object({
-  TELEGRAM_BOT_TOKEN: z.string().trim().optional(),
-  TELEGRAM_API_BASE_URL: url.default('https://api.telegram.org'),
-  TELEGRAM_DOWNLOAD_BASE_URL: url.optional(),
-  TELEGRAM_TIMEOUT_SEC: seconds(0.1, 600).default(30),
-  TELEGRAM_MAX_CONCURRENT_REQUESTS: int(1, 10_000).default(32),
-  TELEGRAM_GLOBAL_RPS: int(0, 100_000).default(0),
-  SERVER_HOST: z.string().min(1).default('0.0.0.0'),
-  SERVER_PORT: int(0, 65535).default(8081),
+const schema = {
+  TELEGRAM_BOT_TOKEN: text({ trim: true }).optional(),
+  TELEGRAM_API_BASE_URL: httpUrl.default('https://api.telegram.org'),
+  TELEGRAM_DOWNLOAD_BASE_URL: httpUrl.optional(),
+  TELEGRAM_TIMEOUT_SEC: number(0.1, 600).default(30),
+  TELEGRAM_MAX_CONCURRENT_REQUESTS: integer(1, 10_000).default(32),
+  TELEGRAM_GLOBAL_RPS: integer(0, 100_000).default(0),
+  SERVER_HOST: text({ min: 1 }).default('0.0.0.0'),
+  SERVER_PORT: integer(0, 65535).default(8081),
   LOG_LEVEL: logLevel.default('info'),
-  WORKERS: int(1, 256).default(cpus),
-  MAX_FILE_SIZE_MB: seconds(0.001, 2000).default(20),
-  ENDPOINT_TIMEOUT_SEC: seconds(0.1, 3600).default(30),
-  CONVERSION_TIMEOUT_SEC: seconds(0.1, 3600).default(30),
-  MAX_PROCESS_WORKERS: int(1, 256).optional(),
-  CACHE_TTL_DAYS: seconds(0, 3650).default(7),
-  HTTP_MAX_CONNECTIONS: int(1, 10_000).default(100),
-  HTTP_MAX_CONNECTIONS_PER_HOST: int(1, 10_000).default(32),
-  MAX_RETRIES: int(0, 20).default(3),
-  BASE_RETRY_DELAY: seconds(0, 600).default(1),
-  MAX_RETRY_DELAY: seconds(0, 3600).default(30),
-  MEMORY_CACHE_MB: seconds(0, 1_000_000).default(64),
-  MAX_LOTTIE_BYTES: int(1024, 1024 ** 3).default(16 * 1024 * 1024),
-  MAX_LOTTIE_DIMENSION: int(16, 65_536).default(4096),
-  MAX_FRAMES: int(1, 1_000_000).default(1800),
-  RENDER_QUEUE_MAX: int(0, 1_000_000).default(256),
-  POOL_IDLE_TIMEOUT_SEC: seconds(0.1, 86_400).default(30),
-  MAX_OUTPUT_SIZE: int(16, 4096).default(1024),
-  UPLOAD_ENABLED: bool.default(true),
-  FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
-  RENDERER: z.enum(RENDERERS).default('dotlottie'),
-  MAX_UPLOAD_MB: seconds(0.001, 512).default(10),
-  REDIS_ENABLED: bool.default(true),
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-  REDIS_HOST: z.string().min(1).optional(),
-  REDIS_PORT: int(1, 65535).default(6379),
-  REDIS_PASSWORD: z.string().optional(),
-  REDIS_DATABASE: int(0, 1024).default(0),
-  REDIS_SSL_ENABLED: bool.default(false),
-  REDIS_CLUSTER_NODES: z
-    .string()
-    .transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port')).min(1))
-    .optional(),
-  REDIS_KEY_PREFIX: z.string().min(1).max(64).default('sticker:'),
-  REDIS_MAX_CONNECTIONS: int(1, 64).default(1),
-  REDIS_MAX_FILE_SIZE_MB: seconds(0, 512).default(10),
-  REDIS_TIMEOUT_MS: int(10, 60_000).default(500),
-  RATE_LIMIT_ENABLED: bool.default(false),
-  RATE_LIMIT_REQUESTS: int(1, 10_000_000).default(100),
-  RATE_LIMIT_WINDOW_SEC: seconds(1, 86_400).default(60),
-  TRUST_PROXY: bool.default(false),
-  ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-});
+  WORKERS: integer(1, 256).default(cpus),
+  MAX_FILE_SIZE_MB: number(0.001, 2000).default(20),
+  ENDPOINT_TIMEOUT_SEC: number(0.1, 3600).default(30),
+  CONVERSION_TIMEOUT_SEC: number(0.1, 3600).default(30),
+  MAX_PROCESS_WORKERS: integer(1, 256).optional(),
+  CACHE_TTL_DAYS: number(0, 3650).default(7),
+  HTTP_MAX_CONNECTIONS: integer(1, 10_000).default(100),
+  HTTP_MAX_CONNECTIONS_PER_HOST: integer(1, 10_000).default(32),
+  MAX_RETRIES: integer(0, 20).default(3),
+  BASE_RETRY_DELAY: number(0, 600).default(1),
+  MAX_RETRY_DELAY: number(0, 3600).default(30),
+  MEMORY_CACHE_MB: number(0, 1_000_000).default(64),
+  MAX_LOTTIE_BYTES: integer(1024, 1024 ** 3).default(16 * 1024 * 1024),
+  MAX_LOTTIE_DIMENSION: integer(16, 65_536).default(4096),
+  MAX_FRAMES: integer(1, 1_000_000).default(1800),
+  RENDER_QUEUE_MAX: integer(0, 1_000_000).default(256),
+  POOL_IDLE_TIMEOUT_SEC: number(0.1, 86_400).default(30),
+  MAX_OUTPUT_SIZE: integer(16, 4096).default(1024),
+  UPLOAD_ENABLED: boolean.default(true),
+  FFMPEG_PATH: text({ min: 1 }).default('ffmpeg'),
+  RENDERER: oneOf(RENDERERS).default('dotlottie'),
+  MAX_UPLOAD_MB: number(0.001, 512).default(10),
+  REDIS_ENABLED: boolean.default(true),
+  REDIS_URL: url(['redis', 'rediss']).optional(),
+  REDIS_HOST: text({ min: 1 }).optional(),
+  REDIS_PORT: integer(1, 65535).default(6379),
+  REDIS_PASSWORD: text().optional(),
+  REDIS_DATABASE: integer(0, 1024).default(0),
+  REDIS_SSL_ENABLED: boolean.default(false),
+  REDIS_CLUSTER_NODES: hostPorts.optional(),
+  REDIS_KEY_PREFIX: text({ min: 1, max: 64 }).default('sticker:'),
+  REDIS_MAX_CONNECTIONS: integer(1, 64).default(1),
+  REDIS_MAX_FILE_SIZE_MB: number(0, 512).default(10),
+  REDIS_TIMEOUT_MS: integer(10, 60_000).default(500),
+  RATE_LIMIT_ENABLED: boolean.default(false),
+  RATE_LIMIT_REQUESTS: integer(1, 10_000_000).default(100),
+  RATE_LIMIT_WINDOW_SEC: number(1, 86_400).default(60),
+  TRUST_PROXY: boolean.default(false),
+  ADMIN_TOKEN: text({ min: 16 }).optional(),
+};
 
 /** Every environment variable the service reads (config.env.example and the README list each one). */
-export const settingNames: readonly string[] = Object.keys(schema.shape);
+export const settingNames: readonly string[] = Object.keys(schema);
 
 export type Config = Readonly<{
   telegram: Readonly<{
@@ -145,31 +136,27 @@ export type RedisConfig = Readonly<{
   commandTimeoutMs: number;
 }>;
 
+const parseSettings = (env: Record<string, string | undefined>) => readSettings(schema, env);
+
 /** Pure: environment in, frozen typed Config out, or a ConfigError naming the first bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  // An empty value means "not set", as it did for the old service's pydantic settings.
-  const cleaned: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
-    const v = env[key];
-    if (v !== undefined && v.trim() !== '') cleaned[key] = v;
-  }
-  const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const name = String(issue.path[0]);
+  let e: ReturnType<typeof parseSettings>;
+  try {
+    e = parseSettings(env);
+  } catch (err) {
+    if (!(err instanceof SettingError)) throw err;
     // Secrets are named but never echoed: this line goes to logs.
-    const shown = SECRET_SETTINGS.has(name) ? '<hidden>' : JSON.stringify(cleaned[name]);
-    throw new ConfigError(`Invalid configuration: ${name}=${shown}: ${describe(issue)}`);
+    const shown = SECRET_SETTINGS.has(err.setting) ? '<hidden>' : JSON.stringify(err.value);
+    throw new ConfigError(`Invalid configuration: ${err.setting}=${shown}: expected ${err.expected}`);
   }
-  const e = parsed.data;
   const workers = e.WORKERS;
   const threads = e.MAX_PROCESS_WORKERS ?? Math.max(1, Math.round(cpus / workers));
   const sec = 1000;
   return deepFreeze({
     telegram: {
       botToken: e.TELEGRAM_BOT_TOKEN || undefined,
-      apiBaseUrl: e.TELEGRAM_API_BASE_URL,
-      downloadBaseUrl: e.TELEGRAM_DOWNLOAD_BASE_URL ?? `${e.TELEGRAM_API_BASE_URL}/file/bot`,
+      apiBaseUrl: stripSlashes(e.TELEGRAM_API_BASE_URL),
+      downloadBaseUrl: stripSlashes(e.TELEGRAM_DOWNLOAD_BASE_URL ?? `${stripSlashes(e.TELEGRAM_API_BASE_URL)}/file/bot`),
       timeoutMs: e.TELEGRAM_TIMEOUT_SEC * sec,
       maxConcurrentRequests: e.TELEGRAM_MAX_CONCURRENT_REQUESTS,
       globalRps: e.TELEGRAM_GLOBAL_RPS,
@@ -205,10 +192,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
             password: e.REDIS_PASSWORD || undefined,
             db: e.REDIS_DATABASE,
             tls: e.REDIS_SSL_ENABLED,
-            clusterNodes: e.REDIS_CLUSTER_NODES?.map((n) => {
-              const i = n.lastIndexOf(':');
-              return { host: n.slice(0, i), port: Number(n.slice(i + 1)) };
-            }),
+            clusterNodes: e.REDIS_CLUSTER_NODES,
             keyPrefix: e.REDIS_KEY_PREFIX,
             connections: e.REDIS_MAX_CONNECTIONS,
             maxValueBytes: Math.floor(e.REDIS_MAX_FILE_SIZE_MB * 1024 * 1024),
@@ -232,22 +216,7 @@ export function readEnvironment(cwd = process.cwd()): Record<string, string | un
   return { ...fromFile, ...process.env };
 }
 
-function describe(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case 'too_small':
-      return issue.origin === 'string' ? `expected ${issue.message}` : `expected a number >= ${String(issue.minimum)}`;
-    case 'too_big':
-      return `expected a number <= ${String(issue.maximum)}`;
-    case 'invalid_type':
-      return `expected ${issue.expected === 'number' ? 'a number' : issue.expected}`;
-    case 'invalid_value':
-      return `expected one of ${issue.values.map((v) => String(v)).join(', ')}`;
-    case 'invalid_format':
-      return issue.format === 'url' ? 'expected a URL with an allowed scheme' : `expected ${issue.message}`;
-    default:
-      return issue.message;
-  }
-}
+const stripSlashes = (u: string) => u.replace(/\/+$/, '');
 
 function deepFreeze<T extends object>(o: T): T {
   for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v);

@@ -13,15 +13,6 @@ try {
   process.exit(1);
 }
 
-// RENDERER=lottie-web needs node-canvas, an optional dependency built from source: refuse to start without it.
-if (cluster.isPrimary && config.pool.renderer === 'lottie-web') {
-  const canvas = (require('./convert/render/lottie-web.js') as typeof import('./convert/render/lottie-web.js')).loadCanvas();
-  if (canvas instanceof Error) {
-    process.stderr.write(`${canvas.message}\n`);
-    process.exit(1);
-  }
-}
-
 if (cluster.isPrimary) {
   (require('./cluster/primary.js') as typeof import('./cluster/primary.js')).runPrimary(config);
 } else {

@@ -9,6 +9,9 @@ import type { Bus } from './bus.js';
 export async function startServer(config: Config, stats?: StatsCollector, bus?: Bus): Promise<FastifyInstance> {
   const logger = createLogger({ level: config.server.logLevel, secrets: [config.telegram.botToken, config.redis?.password, config.adminToken] });
   const app = await buildApp(config, { logger, stats, bus });
+  // RENDERER=lottie-web needs node-canvas, an optional package built from source: refuse to start without it
+  // (checked in a pool thread, where the renderer lives).
+  if (config.pool.renderer !== 'dotlottie') await app.pool.checkRenderer();
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

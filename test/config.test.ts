@@ -69,10 +69,14 @@ test('the service refuses to start on a bad value, with one line on stderr', () 
 
 test('RENDERER=lottie-web without node-canvas stops start-up with a message naming the packages to install', () => {
   const preload = join(__dirname, '..', '..', 'test', 'fixtures', 'preload', 'no-canvas.js');
-  const r = spawnSync(process.execPath, ['--require', preload, mainJs], { env: { ...process.env, RENDERER: 'lottie-web', SERVER_PORT: '0' }, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['--require', preload, mainJs], { env: { ...process.env, RENDERER: 'lottie-web', SERVER_PORT: '0', WORKERS: '2' }, encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /RENDERER=lottie-web needs the optional package "canvas"/);
-  assert.match(r.stderr, /libcairo2-dev libpango1\.0-dev libjpeg-dev libgif-dev librsvg2-dev/);
+  // Said once, by the primary, as a JSON log line (both workers found it).
+  const fatal = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; cause?: string }).filter((l) => l.level === 60);
+  assert.equal(fatal.length, 1);
+  assert.equal(fatal[0].cause, 'RENDERER_UNAVAILABLE');
+  assert.match(fatal[0].msg, /RENDERER=lottie-web needs the optional package "canvas"/);
+  assert.match(fatal[0].msg, /libcairo2-dev libpango1\.0-dev libjpeg-dev libgif-dev librsvg2-dev/);
 });
 
 test('config.env.example and the README document every setting, and the example parses', () => {

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.js';
-import { createLogger } from '../logger.js';
+import { primaryLog } from './log.js';
 import { servePrimaryStats } from '../stats.js';
 import { relayBusEvents } from '../bus.js';
 import { describeStartFailure, isPermanent, isStartFailure, type StartFailure } from './start-failure.js';
@@ -9,11 +9,12 @@ const STABLE_MS = 30_000; // a worker that lived this long resets its slot's bac
 const MAX_BACKOFF_MS = 30_000;
 /** A slot whose workers die this many times in a row before listening makes the primary give up. */
 export const MAX_START_FAILURES = 5;
+/** Bytes of free memory at the top of a malloc heap past which glibc gives it back (its initial default). */
+const MALLOC_TRIM_THRESHOLD = 128 * 1024;
 
 /**
  * Workers get a 4 MiB young-generation semi-space unless the operator chose one: with both cores converting
- * it and MALLOC_ARENA_MAX=2 cut the service's peak RSS from about 540 to 470 MiB at the same throughput
- * (BENCHMARKS.md).
+ * it cut the service's peak RSS by about 25 MiB at the same throughput (BENCHMARKS.md).
  */
 export function workerExecArgv(execArgv: string[], nodeOptions = ''): string[] {
   const chosen = [...execArgv, nodeOptions].some((a) => a.includes('--max-semi-space-size'));
@@ -34,7 +35,7 @@ interface SlotWorker {
  * in a row before listening) it logs the cause once and exits 1, so a supervisor sees a failure.
  */
 export function runPrimary(config: Config): void {
-  const log = createLogger({ level: config.server.logLevel, secrets: [config.telegram.botToken], name: 'primary' });
+  const log = primaryLog(config.server.logLevel, [config.telegram.botToken, config.redis?.password, config.adminToken]);
   servePrimaryStats();
   relayBusEvents();
   const slots = new Map<Worker, SlotWorker>();
@@ -44,8 +45,10 @@ export function runPrimary(config: Config): void {
 
   cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
   const fork = (slot: number) => {
-    // Two malloc arenas: libvips' and libuv's threads otherwise each grow an arena of their own.
-    const w = cluster.fork({ STICKER_WORKER_SLOT: String(slot), MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' });
+    // A fixed malloc trim threshold: glibc otherwise raises it as large buffers come and go, and memory freed
+    // by a conversion (or by a pool thread that exited) stays with the process. Measured: idle 176 instead of
+    // 179-198 MiB, converting peak 416 instead of 472 MiB, same throughput (BENCHMARKS.md).
+    const w = cluster.fork({ STICKER_WORKER_SLOT: String(slot), MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? String(MALLOC_TRIM_THRESHOLD) });
     slots.set(w, { slot, started: Date.now(), listening: false });
   };
 

@@ -9,8 +9,8 @@ export interface StartFailure {
   message: string;
 }
 
-/** Listen errors that a restart cannot cure: the primary stops at once instead of retrying. */
-const PERMANENT = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES']);
+/** Failures that a restart cannot cure (listen errors, a renderer that cannot load): the primary stops at once. */
+const PERMANENT = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'RENDERER_UNAVAILABLE']);
 
 export const isStartFailure = (m: unknown): m is StartFailure => (m as StartFailure | null)?.type === 'worker:start-failed';
 

@@ -74,10 +74,17 @@ export interface ImageInfoTask {
   data: Uint8Array;
 }
 
+/** Load the pool's renderer, to learn at start-up whether it can run here (lottie-web needs node-canvas). */
+export interface CheckRendererTask {
+  kind: 'check-renderer';
+}
+
+export type CheckRendererResult = { ok: true } | { ok: false; detail: string };
+
 export type ImageInfoResult = { ok: true; width: number; height: number; frames: number; durationMs?: number } | { ok: false; detail: string };
 
 export type EncodeResult =
   | { ok: true; data: Uint8Array; width: number; height: number; frames: number; durationMs?: number }
   | { ok: false; detail: string; /** The thread's renderer may be broken: replace the thread. */ recycle?: boolean; threadId?: number };
 
-export type PoolTask = DecodeTgsTask | RenderPngTask | ImagePngTask | RenderAnimTask | ImageInfoTask;
+export type PoolTask = DecodeTgsTask | RenderPngTask | ImagePngTask | RenderAnimTask | ImageInfoTask | CheckRendererTask;

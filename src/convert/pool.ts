@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { errors } from '../errors.js';
 import { raceSignal } from '../deadline.js';
 import type { RendererName } from '../config.js';
-import type { DecodeTgsResult, EncodeResult, ImageInfoResult, ImagePngTask, LottieInfo, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
+import type { CheckRendererResult, DecodeTgsResult, EncodeResult, ImageInfoResult, ImagePngTask, LottieInfo, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
 
 
 type MakeTask = () => { task: PoolTask; transferList: ArrayBuffer[] };
@@ -110,6 +110,12 @@ export class ProcessPool {
       const copy = new Uint8Array(data);
       return { task: { kind: 'image-png', data: copy, ...opts }, transferList: [copy.buffer as ArrayBuffer] };
     }, signal);
+  }
+
+  /** Loads the renderer in a thread; throws, naming what to install, when it cannot run here. */
+  async checkRenderer(): Promise<void> {
+    const r = (await this.#run(() => ({ task: { kind: 'check-renderer' }, transferList: [] }))) as CheckRendererResult;
+    if (!r.ok) throw Object.assign(new Error(r.detail), { code: 'RENDERER_UNAVAILABLE' });
   }
 
   /** Dimensions, frames and duration of an encoded image, read in a thread (libvips stays off the event loop). Throws AppError (422, 503, 504). */

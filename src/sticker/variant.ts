@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { errors } from '../errors.js';
 import type { StickerEntry } from './entry.js';
 
@@ -17,6 +16,8 @@ export interface VariantQuery {
 
 /** A request's query, validated. Unknown parameters are ignored (clients add cache busters). */
 export function parseVariantQuery(query: unknown, maxOutputSize: number): VariantQuery {
+  // zod loads with the first query to check: a worker that serves stickers as they are never pays for it.
+  const { z } = require('zod') as typeof import('zod');
   const schema = z.object({
     format: z.enum(OUTPUT_FORMATS).optional(),
     size: z.coerce.number().int().min(16).max(maxOutputSize).optional(),

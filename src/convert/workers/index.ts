@@ -27,6 +27,8 @@ export default async function run(task: PoolTask) {
       const buffers = [result.gzip, result.ok ? result.json : undefined].flatMap((b) => (b ? [b.buffer as ArrayBuffer] : []));
       return movable(result, buffers);
     }
+    case 'check-renderer':
+      return encoders().checkRenderer();
     case 'image-info':
       return encoders().imageInfo(task);
     case 'render-png':

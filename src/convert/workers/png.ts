@@ -8,7 +8,7 @@ import { RendererFailure } from '../render/dotlottie.js';
 import { rendererNamed } from '../render/select.js';
 import type { RendererName } from '../../config.js';
 import { sanitizeLottie } from '../render/sanitize.js';
-import type { EncodeResult, ImageInfoResult, ImageInfoTask, ImagePngTask, RenderAnimTask, RenderPngTask } from '../messages.js';
+import type { CheckRendererResult, EncodeResult, ImageInfoResult, ImageInfoTask, ImagePngTask, RenderAnimTask, RenderPngTask } from '../messages.js';
 import type { LoadedAnimation, Renderer } from '../render/renderer.js';
 
 // PNG is lossless, so effort only trades CPU for size: level 6 is zlib's balance. No adaptive filtering:
@@ -122,6 +122,15 @@ export async function imagePng(task: ImagePngTask): Promise<EncodeResult> {
     return { ok: true, data, width: info.width, height: info.height, frames: 1 };
   } catch (err) {
     return { ok: false, detail: `the image could not be converted: ${(err as Error).message}` };
+  }
+}
+
+export function checkRenderer(): CheckRendererResult {
+  try {
+    renderer();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
   }
 }
 
