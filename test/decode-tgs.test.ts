@@ -106,6 +106,20 @@ test('a conversion past CONVERSION_TIMEOUT_SEC is stopped with 504 and its threa
   }
 });
 
+test('an idle pool holds no thread: threads start with work and exit after POOL_IDLE_TIMEOUT_SEC', async () => {
+  const idle = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 30_000, maxLottieBytes: 1 << 20, idleTimeoutMs: 200 });
+  try {
+    assert.deepEqual(idle.threadIds, [], 'none before any task');
+    await idle.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false);
+    assert.equal(idle.threadIds.length, 1);
+    while (idle.threadIds.length > 0) await new Promise((r) => setImmediate(r));
+    const again = await idle.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false);
+    assert.equal(again.info.frames, 60, 'the next task starts a thread again');
+  } finally {
+    await idle.close();
+  }
+});
+
 test('decoding is never stopped by terminating its thread (Node aborts inside zlib), only abandoned', async () => {
   const quick = new ProcessPool({ threads: 1, queueMax: 16, taskTimeoutMs: 1, maxLottieBytes: 64 * 1024 * 1024 });
   try {

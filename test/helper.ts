@@ -1,4 +1,3 @@
-import { loadCanvas } from '../src/convert/render/lottie-web.js';
 import type { RendererName } from '../src/config.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,5 +51,7 @@ export const fid = (name: string) => `CAACAgIAAxkBAAE${name}`.replace(/[^A-Za-z0
 
 /** The renderers that can run here: dotlottie always, lottie-web where node-canvas was built. */
 export function availableRenderers(): RendererName[] {
+  // Required here, not at the top: a test of what the serving thread loads must not find it loaded by us.
+  const { loadCanvas } = require('../src/convert/render/lottie-web.js') as typeof import('../src/convert/render/lottie-web.js');
   return loadCanvas() instanceof Error ? ['dotlottie'] : ['dotlottie', 'lottie-web'];
 }
