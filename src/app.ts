@@ -168,17 +168,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       message = err.message;
       code = err.code ?? 'BAD_REQUEST';
     } else {
-      status = 500;
-      message = 'Internal Server Error';
-      code = 'INTERNAL';
+      ({ statusCode: status, message, code } = errors.internal());
     }
     if (status >= 500) req.log.error({ err, url: req.url, code }, 'request failed');
     else req.log.debug({ code, url: req.url, status }, message);
     void reply.code(status).type('application/json').send({ statusCode: status, error: statusText[status] ?? 'Error', message, code });
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `Route ${req.method} ${req.url.split('?')[0]} not found`, code: 'ROUTE_NOT_FOUND' });
+  app.setNotFoundHandler((req) => {
+    throw errors.routeNotFound(req.method, req.url.split('?')[0]);
   });
 
   if (config.rateLimit.enabled) {

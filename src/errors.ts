@@ -15,11 +15,10 @@ export class AppError extends Error {
   }
 }
 
-type Make<A extends unknown[]> = (...args: A) => AppError;
-const def =
-  <A extends unknown[]>(code: string, status: number, msg: (...args: A) => string, retry?: (...args: A) => number | undefined): Make<A> =>
-  (...args) =>
-    new AppError(code, status, msg(...args), retry?.(...args));
+/** Makes one kind of error; its code and status are readable without making one (README's table is checked against them). */
+type Make<A extends unknown[]> = ((...args: A) => AppError) & { readonly code: string; readonly status: number };
+const def = <A extends unknown[]>(code: string, status: number, msg: (...args: A) => string, retry?: (...args: A) => number | undefined): Make<A> =>
+  Object.assign((...args: A) => new AppError(code, status, msg(...args), retry?.(...args)), { code, status });
 
 export const errors = {
   invalidFileId: def('INVALID_FILE_ID', 400, (why: string) => `Invalid file_id: ${why}`),
@@ -50,9 +49,8 @@ export const errors = {
   adminDisabled: def('ADMIN_DISABLED', 403, () => 'Cache administration is disabled: set ADMIN_TOKEN on the server'),
   unauthorized: def('UNAUTHORIZED', 401, () => 'Missing or wrong bearer token'),
   rateLimited: def('RATE_LIMITED', 429, (max: number, window: string) => `Rate limit exceeded: ${max} requests per ${window}; retry later`),
+  routeNotFound: def('ROUTE_NOT_FOUND', 404, (method: string, path: string) => `Route ${method} ${path} not found`),
 } as const;
-
-export type ErrorCode = ReturnType<(typeof errors)[keyof typeof errors]>['code'];
 
 export const statusText: Record<number, string> = {
   400: 'Bad Request',

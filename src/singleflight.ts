@@ -13,8 +13,4 @@ export class SingleFlight<T> {
     this.#inflight.set(key, p);
     return p;
   }
-
-  get size(): number {
-    return this.#inflight.size;
-  }
 }

@@ -227,10 +227,6 @@ export class RedisTier {
     return v ? (JSON.parse(v) as FetchFailure) : undefined;
   }
 
-  async isLocked(fileId: string): Promise<boolean> {
-    return (await this.#safe(async (c) => c.exists(this.#lockKey(fileId)), 0)) === 1;
-  }
-
   /** Removes every variant of the sticker behind fileId, its id mapping and its file_path. Returns its file_unique_id. */
   async deleteSticker(fileId: string): Promise<string | undefined> {
     return this.#safe(async (c) => {

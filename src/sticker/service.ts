@@ -18,8 +18,6 @@ export interface StickerServiceOptions {
   maxFileBytes: number;
   endpointTimeoutMs: number;
   filePathTtlMs: number;
-  /** Bound on remembered file_id -> file_path mappings. */
-  maxFilePaths?: number;
   /** The shared tier; when set, one replica fetches a sticker while the others wait for it. */
   redis?: RedisTier;
   bus: Bus;
@@ -34,6 +32,8 @@ export interface Served {
 }
 
 const FILE_ID = /^[A-Za-z0-9_-]{10,256}$/;
+/** Bound on the file_id -> file_path mappings one process remembers (a few hundred bytes each). */
+const MAX_FILE_PATHS = 100_000;
 
 function served(entry: StickerEntry, acceptsGzip: boolean, cache: Served['cache']): Served {
   return acceptsGzip && entry.gzip ? { entry, body: entry.gzip, gzip: true, cache } : { entry, body: entry.plain!, gzip: false, cache };
@@ -319,8 +319,7 @@ export class StickerService {
   }
 
   #rememberFile(fileId: string, file: TelegramFile): void {
-    const max = this.#o.maxFilePaths ?? 100_000;
-    if (this.#paths.size >= max) this.#paths.delete(this.#paths.keys().next().value!);
+    if (this.#paths.size >= MAX_FILE_PATHS) this.#paths.delete(this.#paths.keys().next().value!);
     this.#paths.set(fileId, { file, expires: Date.now() + this.#o.filePathTtlMs });
   }
 

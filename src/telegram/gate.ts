@@ -49,14 +49,6 @@ export class TelegramGate {
     }
   }
 
-  get active(): number {
-    return this.#active;
-  }
-
-  get queued(): number {
-    return this.#waiters.length;
-  }
-
   #acquire(signal: AbortSignal): Promise<void> {
     if (this.#active < this.limit) {
       this.#active++;
