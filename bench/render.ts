@@ -6,7 +6,7 @@ import type { Renderer } from '../src/convert/render/renderer.js';
 import { referenceSet, withLoaded } from '../test/fidelity.js';
 import { availableRenderers } from '../test/helper.js';
 import { fixtures, median, rlottieSpeed, stickerFiles } from './lib.js';
-import { ProcessPool } from '../src/convert/pool.js';
+import { ThreadPool } from '../src/convert/pool.js';
 
 /**
  * Rendering speed alone: every frame of every corpus animation at 512 and 256 px, single thread, best of
@@ -49,7 +49,7 @@ async function main() {
   }
 
   // PNG of one frame through the pool (what ?format=png costs on a miss): load + render + encode.
-  const pool = new ProcessPool({ threads: 1, queueMax: 16, taskTimeoutMs: 30_000, maxLottieBytes: 16 << 20 });
+  const pool = new ThreadPool({ threads: 1, queueMax: 16, taskTimeoutMs: 30_000, maxLottieBytes: 16 << 20 });
   const files = stickerFiles().map((f) => readFileSync(join(fixtures, f)));
   const first = await pool.renderPng(files[0], { width: 512, height: 448, frame: 0 });
   console.log(`\nPNG of one frame via the pool, first task of a fresh thread (loads wasm and libvips): ${first.ms.toFixed(1)} ms`);

@@ -3,12 +3,14 @@ import { Agent, type Dispatcher } from 'undici';
 import type { Config } from './config.js';
 import { AppError, errors, statusText } from './errors.js';
 import type { Logger } from './logger.js';
-import { ProcessPool } from './convert/pool.js';
+import { ThreadPool } from './convert/pool.js';
+import { Converter } from './convert/converter.js';
+import { VideoConverter } from './convert/video.js';
 import { MemoryCache } from './cache/memory.js';
 import { TelegramClient } from './telegram/client.js';
 import { TelegramGate } from './telegram/gate.js';
 import { StickerService } from './sticker/service.js';
-import type { StickerEntry } from './sticker/entry.js';
+import type { StickerEntry } from './model/entry.js';
 import { localStats, type ProcessStats, type StatsCollector } from './stats.js';
 import type { RedisTier } from './cache/redis.js';
 import { localBus, type Bus } from './bus.js';
@@ -21,7 +23,7 @@ import { convertRoutes } from './routes/convert.js';
 /** What the app needs from outside; anything left out is created from config and closed with the app. */
 export interface AppDeps {
   logger: Logger;
-  pool?: ProcessPool;
+  pool?: ThreadPool;
   dispatcher?: Dispatcher;
   stats?: StatsCollector;
   /** How cache events reach the other processes when there is no Redis (cluster IPC); default: this process only. */
@@ -32,7 +34,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
     stickers: StickerService;
-    pool: ProcessPool;
+    pool: ThreadPool;
+    converter: Converter;
     telegram: TelegramClient | undefined;
     memoryCache: MemoryCache<StickerEntry>;
     stats: StatsCollector;
@@ -56,7 +59,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const owned: Array<() => unknown> = [];
   const pool =
     deps.pool ??
-    new ProcessPool({
+    new ThreadPool({
       threads: config.pool.threads,
       queueMax: config.pool.queueMax,
       taskTimeoutMs: config.limits.conversionTimeoutMs,
@@ -88,7 +91,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const rps = config.telegram.globalRps;
   const gate = new TelegramGate(config.telegram.maxConcurrentRequests, redis && rps > 0 ? () => redis.takeBudget(rps) : undefined);
   if (rps > 0 && !redis) app.log.warn('TELEGRAM_GLOBAL_RPS needs Redis; it is ignored without it');
-  bus.onEvent((e) => e.t === 'pause' && gate.pause(e.ms / 1000));
+  bus.onEvent((e) => e.type === 'pause' && gate.pause(e.ms / 1000));
   if (redis) {
     app.addHook('onReady', async () => {
       if (!(await redis.waitReady(Math.max(2000, config.redis!.commandTimeoutMs * 4)))) {
@@ -113,7 +116,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
         dispatcher,
         gate,
         onRateLimited: (seconds) => {
-          void bus.publish({ t: 'pause', ms: seconds * 1000 });
+          void bus.publish({ type: 'pause', ms: seconds * 1000 });
           void redis?.setPause(seconds * 1000);
         },
       })
@@ -121,16 +124,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   if (!telegram) app.log.warn('TELEGRAM_BOT_TOKEN is not set: /stickers answers 503 until it is configured');
 
   const memoryCache = new MemoryCache<StickerEntry>({ maxBytes: config.cache.memoryBytes, ttlMs: config.cache.ttlSeconds * 1000 });
+  const converter = new Converter(pool, new VideoConverter(config.limits.ffmpegPath));
   const stickers = new StickerService({
     telegram,
-    pool,
+    converter,
     memory: memoryCache,
     maxFileBytes: config.limits.maxFileBytes,
     endpointTimeoutMs: config.limits.endpointTimeoutMs,
     filePathTtlMs: config.cache.filePathTtlMs,
     redis,
     bus,
-    ffmpegPath: config.limits.ffmpegPath,
   });
 
   const stats = deps.stats ?? localStats();
@@ -140,7 +143,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       memory: memoryCache.stats(),
       telegram: telegram ? { ...telegram.counters } : { getFileCalls: 0, downloadCalls: 0, errors: 0, rateLimited: 0, retries: 0, bytesDownloaded: 0 },
       coalesced: stickers.coalesced,
-      coalescedAcrossProcesses: stickers.waitedForOthers,
+      coalescedAcrossProcesses: stickers.coalescedAcrossProcesses,
       pool: pool.stats,
       redis: redis ? { ...redis.counters } : { hits: 0, misses: 0, errors: 0, writes: 0, skippedTooLarge: 0 },
       process: processMemory(),
@@ -150,6 +153,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.decorate('config', config);
   app.decorate('stickers', stickers);
   app.decorate('pool', pool);
+  app.decorate('converter', converter);
   app.decorate('telegram', telegram);
   app.decorate('memoryCache', memoryCache);
   app.decorate('stats', stats);

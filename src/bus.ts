@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import type { BusEvent } from './cache/redis.js';
+import type { BusEvent } from './model/events.js';
 
 /** Fan-out of cache events (invalidate, clear, fetch done, Telegram pause) to every serving process. */
 export interface Bus {

@@ -4,10 +4,10 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Converter } from './convert/converter.js';
-import { ProcessPool } from './convert/pool.js';
+import { ThreadPool } from './convert/pool.js';
 import { loadCanvas } from './convert/render/lottie-web.js';
 import { AppError } from './errors.js';
-import { RENDERERS, type RendererName } from './config.js';
+import { ConfigError, loadConfig, readEnvironment, RENDERERS, type Config, type RendererName } from './config.js';
 import { parseVariantQuery, resolveVariant } from './sticker/variant.js';
 
 const USAGE = `Usage:
@@ -40,7 +40,7 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
         quality: { type: 'string' },
         background: { type: 'string' },
         output: { type: 'string', short: 'o' },
-        renderer: { type: 'string', default: process.env.RENDERER || 'dotlottie' },
+        renderer: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -53,7 +53,16 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
     out.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  const { output, help: _help, renderer, ...query } = values;
+  // The service's settings (environment or .env) are the CLI's limits too: one source of defaults.
+  let config: Config;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    out.write(`${err.message}\n`);
+    return 2;
+  }
+  const { output, help: _help, renderer = config.pool.renderer, ...query } = values;
   if (!isRenderer(renderer)) {
     out.write(`--renderer must be ${RENDERERS.join(' or ')}\n`);
     return 2;
@@ -67,7 +76,7 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
   }
   let q;
   try {
-    q = parseVariantQuery(query, 4096);
+    q = parseVariantQuery(query, config.limits.maxOutputSize);
   } catch (err) {
     out.write(`${(err as Error).message}\n`);
     return 2;
@@ -84,7 +93,17 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
   const outDir = isDir ? (output ?? `${input.replace(/\/+$/, '')}-converted`) : undefined;
   if (outDir) mkdirSync(outDir, { recursive: true });
 
-  const pool = new ProcessPool({ threads: availableParallelism(), queueMax: 1024, taskTimeoutMs: 120_000, maxLottieBytes: 64 * 1024 * 1024, renderer });
+  const { limits } = config;
+  // Every file is queued at once (the threads take them in turn), so the queue holds them all.
+  const pool = new ThreadPool({
+    threads: availableParallelism(),
+    queueMax: files.length,
+    taskTimeoutMs: limits.conversionTimeoutMs,
+    maxLottieBytes: limits.maxLottieBytes,
+    maxLottieDimension: limits.maxLottieDimension,
+    maxFrames: limits.maxFrames,
+    renderer,
+  });
   const converter = new Converter(pool);
   let failed = 0;
   let done = 0;
@@ -100,7 +119,7 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
       files.map(async (file) => {
         try {
           const stored = await converter.stored(readFileSync(file), basename(file), true);
-          const spec = resolveVariant(q, stored, 4096);
+          const spec = resolveVariant(q, stored, limits.maxOutputSize);
           const result = spec.kind === 'as-stored' ? stored : await converter.convert(stored, spec);
           const ext = EXTENSIONS[result.output] ?? 'bin';
           const target = outDir ? join(outDir, `${basename(file, extname(file))}.${ext}`) : (output ?? `${file.slice(0, file.length - extname(file).length)}.${ext}`);

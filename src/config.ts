@@ -19,6 +19,9 @@ const httpUrl = url(['http', 'https']);
 const cpus = availableParallelism();
 const SECRET_SETTINGS = new Set(['TELEGRAM_BOT_TOKEN', 'REDIS_PASSWORD', 'REDIS_URL', 'ADMIN_TOKEN']);
 
+/** Defaults that code outside this file falls back on too (the pool, built without a Config in tests). */
+export const DEFAULT_LIMITS = { maxLottieDimension: 4096, maxFrames: 1800 } as const;
+
 /** The Lottie renderers the pool threads can use (RENDERER, and the CLI's --renderer). */
 export const RENDERERS = ['dotlottie', 'lottie-web'] as const;
 
@@ -46,8 +49,8 @@ const schema = {
   MAX_RETRY_DELAY: number(0, 3600).default(30),
   MEMORY_CACHE_MB: number(0, 1_000_000).default(64),
   MAX_LOTTIE_BYTES: integer(1024, 1024 ** 3).default(16 * 1024 * 1024),
-  MAX_LOTTIE_DIMENSION: integer(16, 65_536).default(4096),
-  MAX_FRAMES: integer(1, 1_000_000).default(1800),
+  MAX_LOTTIE_DIMENSION: integer(16, 65_536).default(DEFAULT_LIMITS.maxLottieDimension),
+  MAX_FRAMES: integer(1, 1_000_000).default(DEFAULT_LIMITS.maxFrames),
   RENDER_QUEUE_MAX: integer(0, 1_000_000).default(256),
   POOL_IDLE_TIMEOUT_SEC: number(0.1, 86_400).default(30),
   MAX_OUTPUT_SIZE: integer(16, 4096).default(1024),

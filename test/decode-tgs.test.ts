@@ -1,13 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ProcessPool } from '../src/convert/pool.js';
+import { ThreadPool } from '../src/convert/pool.js';
 import { AppError } from '../src/errors.js';
 import { fixture } from './helper.js';
 
-let pool: ProcessPool;
+let pool: ThreadPool;
 before(() => {
-  pool = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 10_000, maxLottieBytes: 2 * 1024 * 1024 });
+  pool = new ThreadPool({ threads: 1, queueMax: 4, taskTimeoutMs: 10_000, maxLottieBytes: 2 * 1024 * 1024 });
 });
 after(() => pool.close());
 
@@ -61,7 +61,7 @@ test('deeply nested JSON neither crashes the thread nor the process', async () =
 });
 
 test('a full queue is refused at once with 503', async () => {
-  const small = new ProcessPool({ threads: 1, queueMax: 1, taskTimeoutMs: 10_000, maxLottieBytes: 1 << 20 });
+  const small = new ThreadPool({ threads: 1, queueMax: 1, taskTimeoutMs: 10_000, maxLottieBytes: 1 << 20 });
   try {
     const tgs = fixture('sticker_04.tgs');
     const results = await Promise.allSettled(Array.from({ length: 6 }, () => small.decodeTgs(new Uint8Array(tgs), true)));
@@ -89,7 +89,7 @@ function endlessAnimation(): Buffer {
 
 test('a conversion past CONVERSION_TIMEOUT_SEC is stopped with 504 and its thread replaced; the pool goes on', async () => {
   // The limit is far beyond what a small render needs even on a loaded machine, and far below the endless task.
-  const quick = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 3000, maxLottieBytes: 64 * 1024 * 1024 });
+  const quick = new ThreadPool({ threads: 1, queueMax: 4, taskTimeoutMs: 3000, maxLottieBytes: 64 * 1024 * 1024 });
   try {
     const tgs = fixture('sticker_04.tgs');
     await quick.renderPng(tgs, { width: 16, height: 16, frame: 0 });
@@ -107,7 +107,7 @@ test('a conversion past CONVERSION_TIMEOUT_SEC is stopped with 504 and its threa
 });
 
 test('an idle pool holds no thread: threads start with work and exit after POOL_IDLE_TIMEOUT_SEC', async () => {
-  const idle = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 30_000, maxLottieBytes: 1 << 20, idleTimeoutMs: 200 });
+  const idle = new ThreadPool({ threads: 1, queueMax: 4, taskTimeoutMs: 30_000, maxLottieBytes: 1 << 20, idleTimeoutMs: 200 });
   try {
     assert.deepEqual(idle.threadIds, [], 'none before any task');
     await idle.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false);
@@ -121,7 +121,7 @@ test('an idle pool holds no thread: threads start with work and exit after POOL_
 });
 
 test('decoding is never stopped by terminating its thread (Node aborts inside zlib), only abandoned', async () => {
-  const quick = new ProcessPool({ threads: 1, queueMax: 16, taskTimeoutMs: 1, maxLottieBytes: 64 * 1024 * 1024 });
+  const quick = new ThreadPool({ threads: 1, queueMax: 16, taskTimeoutMs: 1, maxLottieBytes: 64 * 1024 * 1024 });
   try {
     const heavy = gzipSync(JSON.stringify({ w: 512, h: 512, fr: 60, ip: 0, op: 60, layers: Array.from({ length: 300_000 }, (_, i) => ({ ind: i })) }));
     await quick.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false).catch(() => undefined); // thread up
@@ -135,7 +135,7 @@ test('decoding is never stopped by terminating its thread (Node aborts inside zl
 
 test('a renderer trap (a precomposition that contains itself, past the decode check) is 422 and replaces the thread', async () => {
   // Decoding refuses such files first; the pool is given one directly to exercise what a trap does.
-  const trapPool = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 30_000, maxLottieBytes: 16 << 20 });
+  const trapPool = new ThreadPool({ threads: 1, queueMax: 4, taskTimeoutMs: 30_000, maxLottieBytes: 16 << 20 });
   try {
     const ks = { o: { a: 0, k: 100 }, r: { a: 0, k: 0 }, p: { a: 0, k: [0, 0, 0] }, a: { a: 0, k: [0, 0, 0] }, s: { a: 0, k: [100, 100, 100] } };
     const self = { ddd: 0, ind: 1, ty: 0, refId: 'c', sr: 1, ip: 0, op: 10, st: 0, w: 100, h: 100, ks };

@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { ProcessPool } from '../src/convert/pool.js';
+import { ThreadPool } from '../src/convert/pool.js';
 import { rendererNamed } from '../src/convert/render/select.js';
 import type { Renderer } from '../src/convert/render/renderer.js';
 import type { RendererName } from '../src/config.js';
@@ -58,7 +58,7 @@ test('the pool threads render with the renderer they were given', { skip: noCanv
   const s09 = referenceSet().find((r) => r.name === 'sticker_09')!;
   const gzip = gzipSync(s09.json);
   const fromPool = async (renderer: RendererName) => {
-    const pool = new ProcessPool({ threads: 1, queueMax: 4, taskTimeoutMs: 30_000, maxLottieBytes: 16 << 20, renderer });
+    const pool = new ThreadPool({ threads: 1, queueMax: 4, taskTimeoutMs: 30_000, maxLottieBytes: 16 << 20, renderer });
     try {
       const png = await pool.renderPng(gzip, { width: 128, height: 128, frame: 90 });
       return await sharp(png.data).ensureAlpha().raw().toBuffer();

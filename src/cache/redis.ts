@@ -2,8 +2,9 @@ import { Redis, Cluster, type RedisOptions, type ClusterOptions } from 'ioredis'
 import { randomUUID } from 'node:crypto';
 import type { RedisConfig } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { StickerEntry } from '../sticker/entry.js';
-import type { TelegramFile } from '../telegram/client.js';
+import type { StickerEntry } from '../model/entry.js';
+import type { BusEvent, FetchFailure } from '../model/events.js';
+import type { TelegramFile } from '../model/telegram-file.js';
 import { decodeEntry, encodeEntry } from './codec.js';
 
 type Client = Redis | Cluster;
@@ -15,21 +16,6 @@ export interface RedisCounters {
   writes: number;
   skippedTooLarge: number;
 }
-
-export interface FetchFailure {
-  code: string;
-  status: number;
-  message: string;
-  retryAfter?: number;
-}
-
-/** Messages every worker of every replica receives on the shared channel. */
-export type BusEvent =
-  | { t: 'ready'; id: string }
-  | { t: 'failed'; id: string; error: FetchFailure }
-  | { t: 'invalidate'; id: string; uid?: string }
-  | { t: 'clear' }
-  | { t: 'pause'; ms: number };
 
 // Releases the lock only if it is still ours; with a failure given, records it first in the same atomic
 // step, so whoever sees the lock gone also sees why (keys share the {fileId} hash tag for Redis Cluster).

@@ -1,12 +1,10 @@
 import { errors } from '../errors.js';
 import { contentTypes, detectFormat } from '../formats.js';
-import { makeEntry, type StickerEntry } from '../sticker/entry.js';
-import type { VariantSpec } from '../sticker/variant.js';
-import type { ProcessPool } from './pool.js';
+import { makeEntry, type StickerEntry } from '../model/entry.js';
+import type { ConvertSpec } from '../model/variant.js';
+import type { ThreadPool } from './pool.js';
 import { VideoConverter } from './video.js';
 import { fixApngFrameCount, readApng } from './png-chunks.js';
-
-export type ConvertSpec = Exclude<VariantSpec, { kind: 'as-stored' }>;
 
 /**
  * The conversion engine, shared by the sticker route, POST /convert and the CLI: file bytes to a stored
@@ -14,7 +12,7 @@ export type ConvertSpec = Exclude<VariantSpec, { kind: 'as-stored' }>;
  */
 export class Converter {
   constructor(
-    private readonly pool: ProcessPool,
+    private readonly pool: ThreadPool,
     private readonly video: VideoConverter = new VideoConverter(),
   ) {}
 
@@ -60,7 +58,7 @@ export class Converter {
     const { background } = spec;
     const r =
       base.original !== 'tgs'
-        ? await this.pool.imagePng(base.plain!, { size: spec.width || undefined, background, format: spec.kind === 'apng' ? 'png' : spec.kind, quality: spec.kind === 'png' ? undefined : spec.quality }, signal)
+        ? await this.pool.convertImage(base.plain!, { size: spec.width || undefined, background, format: spec.kind === 'apng' ? 'png' : spec.kind, quality: spec.kind === 'png' ? undefined : spec.quality }, signal)
         : spec.kind === 'png'
           ? await this.pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background, cacheKey: base.etag }, signal)
           : await this.pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: spec.kind, width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background }, signal);

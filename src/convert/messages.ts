@@ -1,4 +1,5 @@
-/** Messages between the main thread and the pool's threads; both sides import only this file's types. */
+/** Messages between the main thread and the pool's threads; both sides import only this file's types (and the model's). */
+import type { LottieInfo } from '../model/entry.js';
 
 export interface DecodeTgsTask {
   kind: 'decode-tgs';
@@ -9,17 +10,6 @@ export interface DecodeTgsTask {
   maxFrames: number;
   /** Return the decompressed JSON too (only when the asking client does not take gzip). */
   wantJson: boolean;
-}
-
-export interface LottieInfo {
-  width: number;
-  height: number;
-  frameRate: number;
-  inPoint: number;
-  outPoint: number;
-  frames: number;
-  layers: number;
-  jsonBytes: number;
 }
 
 export type DecodeTgsResult =
@@ -41,9 +31,9 @@ export interface RenderPngTask {
   background?: [number, number, number];
 }
 
-/** Convert a static image (WebP, PNG, JPEG, GIF: first frame) to PNG or WebP, fitted within size x size. */
-export interface ImagePngTask {
-  kind: 'image-png';
+/** Convert a still image (WebP, PNG, JPEG, GIF: first frame) to PNG, WebP or GIF, fitted within size x size. */
+export interface ImageTask {
+  kind: 'convert-image';
   data: Uint8Array;
   size?: number;
   background?: [number, number, number];
@@ -87,4 +77,4 @@ export type EncodeResult =
   | { ok: true; data: Uint8Array; width: number; height: number; frames: number; durationMs?: number }
   | { ok: false; detail: string; /** The thread's renderer may be broken: replace the thread. */ recycle?: boolean; threadId?: number };
 
-export type PoolTask = DecodeTgsTask | RenderPngTask | ImagePngTask | RenderAnimTask | ImageInfoTask | CheckRendererTask;
+export type PoolTask = DecodeTgsTask | RenderPngTask | ImageTask | RenderAnimTask | ImageInfoTask | CheckRendererTask;

@@ -2,8 +2,9 @@ import { Piscina } from 'piscina';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
 import { raceSignal } from '../deadline.js';
-import type { RendererName } from '../config.js';
-import type { CheckRendererResult, DecodeTgsResult, EncodeResult, ImageInfoResult, ImagePngTask, LottieInfo, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
+import { DEFAULT_LIMITS, type RendererName } from '../config.js';
+import type { LottieInfo } from '../model/entry.js';
+import type { CheckRendererResult, DecodeTgsResult, EncodeResult, ImageInfoResult, ImageTask, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
 
 
 type MakeTask = () => { task: PoolTask; transferList: ArrayBuffer[] };
@@ -13,7 +14,7 @@ export interface PoolOptions {
   queueMax: number;
   taskTimeoutMs: number;
   maxLottieBytes: number;
-  /** Defaults: 4096 px and 1800 frames. */
+  /** Defaults: MAX_LOTTIE_DIMENSION's and MAX_FRAMES'. */
   maxLottieDimension?: number;
   maxFrames?: number;
   /** Default dotlottie. */
@@ -39,9 +40,11 @@ export interface DecodedTgs {
 }
 
 /** Main-thread facade of the worker-thread pool: bounded queue, per-task deadline, typed results. */
-export class ProcessPool {
+export class ThreadPool {
   readonly #pool: Piscina<PoolTask, unknown>;
   readonly #opts: PoolOptions;
+  /** Threads this pool has terminated because their renderer could not be trusted any more. */
+  #recycled = 0;
 
   constructor(opts: PoolOptions) {
     this.#opts = opts;
@@ -70,8 +73,8 @@ export class ProcessPool {
           kind: 'decode-tgs',
           data: copy,
           maxLottieBytes: this.#opts.maxLottieBytes,
-          maxDimension: this.#opts.maxLottieDimension ?? 4096,
-          maxFrames: this.#opts.maxFrames ?? 1800,
+          maxDimension: this.#opts.maxLottieDimension ?? DEFAULT_LIMITS.maxLottieDimension,
+          maxFrames: this.#opts.maxFrames ?? DEFAULT_LIMITS.maxFrames,
           wantJson,
         };
         return { task, transferList: [copy.buffer as ArrayBuffer] };
@@ -104,11 +107,11 @@ export class ProcessPool {
     }, signal);
   }
 
-  /** A static image as PNG within size x size. Throws AppError (422, 503, 504). */
-  async imagePng(data: Uint8Array, opts: Omit<ImagePngTask, 'kind' | 'data'>, signal?: AbortSignal): Promise<Encoded> {
+  /** A still image as PNG, WebP or GIF within size x size. Throws AppError (422, 503, 504). */
+  async convertImage(data: Uint8Array, opts: Omit<ImageTask, 'kind' | 'data'>, signal?: AbortSignal): Promise<Encoded> {
     return this.#encoded(() => {
       const copy = new Uint8Array(data);
-      return { task: { kind: 'image-png', data: copy, ...opts }, transferList: [copy.buffer as ArrayBuffer] };
+      return { task: { kind: 'convert-image', data: copy, ...opts }, transferList: [copy.buffer as ArrayBuffer] };
     }, signal);
   }
 
@@ -133,7 +136,11 @@ export class ProcessPool {
     const r = (await this.#run(make, signal)) as EncodeResult;
     if (!r.ok) {
       // After a trap the thread's wasm instance cannot be trusted: replace the thread.
-      if (r.recycle) void this.#pool.threads.find((w) => w.threadId === r.threadId)?.terminate();
+      if (r.recycle) {
+        // Tasks already given to that thread fail with it and run again (#run); later ones find it gone.
+        this.#recycled++;
+        await this.#pool.threads.find((w) => w.threadId === r.threadId)?.terminate();
+      }
       throw errors.unrenderable(r.detail);
     }
     return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs, ms: performance.now() - started };
@@ -158,6 +165,7 @@ export class ProcessPool {
     if (this.#pool.queueSize >= this.#opts.queueMax) throw errors.overloaded('processing queue is full');
     const deadline = AbortSignal.timeout(this.#opts.taskTimeoutMs);
     const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    const recycledBefore = this.#recycled;
     const attempt = () => {
       const { task, transferList } = make();
       if (stopThreadOnAbort) return this.#pool.run(task, { transferList, signal: abort });
@@ -168,7 +176,7 @@ export class ProcessPool {
         return await attempt();
       } catch (err) {
         // A thread replaced under this task (another task broke it) is not this task's fault: once more.
-        if (abort.aborted || !(err instanceof Error) || !/^worker exited/.test(err.message)) throw err;
+        if (abort.aborted || this.#recycled === recycledBefore) throw err;
         return await attempt();
       }
     } catch (err) {

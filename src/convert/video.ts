@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { errors } from '../errors.js';
+import { MAX_VIDEO_OUTPUT_BYTES } from '../limits.js';
+import { rgbHex } from '../model/variant.js';
 
 export interface VideoSpec {
   format: 'gif' | 'webp' | 'mp4' | 'png' | 'apng';
@@ -17,7 +19,6 @@ export interface VideoResult {
   ms: number;
 }
 
-const MAX_OUTPUT = 256 * 1024 * 1024;
 
 /**
  * Video stickers (WebM, VP9 with alpha) through an ffmpeg child process: bytes in on stdin, result out on
@@ -45,7 +46,7 @@ export class VideoConverter {
     let tooBig = false;
     child.stdout.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_OUTPUT) {
+      if (size > MAX_VIDEO_OUTPUT_BYTES) {
         tooBig = true;
         child.kill('SIGKILL');
       } else chunks.push(c);
@@ -61,7 +62,7 @@ export class VideoConverter {
         child.once('close', resolve);
       });
       if (signal?.aborted) throw signal.reason;
-      if (tooBig) throw errors.unrenderable(`the converted video is larger than ${MAX_OUTPUT} bytes`);
+      if (tooBig) throw errors.unrenderable(`the converted video is larger than ${MAX_VIDEO_OUTPUT_BYTES} bytes`);
       if (code !== 0) throw errors.unrenderable(`ffmpeg could not convert the video: ${stderr.trim().split('\n').pop() ?? `exit ${code}`}`);
       return { data: Buffer.concat(chunks, size), ms: performance.now() - started };
     } finally {
@@ -80,8 +81,7 @@ function outputArgs(spec: VideoSpec): string[] {
   let graph = `[0:v]${steps.join(',') || 'null'}[v]`;
   if (spec.background) {
     // A plane of the colour sized to the video (scale2ref), with the video laid over it.
-    const hex = spec.background.map((c) => c.toString(16).padStart(2, '0')).join('');
-    graph += `;color=c=0x${hex}:s=16x16,format=rgba[c];[c][v]scale2ref[c][v];[c][v]overlay=shortest=1:format=rgb,format=rgb24[v]`;
+    graph += `;color=c=0x${rgbHex(spec.background)}:s=16x16,format=rgba[c];[c][v]scale2ref[c][v];[c][v]overlay=shortest=1:format=rgb,format=rgb24[v]`;
   }
   const out = (tail: string) => ['-filter_complex', `${graph};[v]${tail}[out]`, '-map', '[out]'];
   switch (spec.format) {

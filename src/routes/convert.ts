@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { Converter } from '../convert/converter.js';
-import { VideoConverter } from '../convert/video.js';
 import { Deadline } from '../deadline.js';
 import { errors } from '../errors.js';
 import { parseVariantQuery, resolveVariant, withAutoFormat } from '../sticker/variant.js';
@@ -14,7 +12,7 @@ import { acceptsGzip, entryHeaders, send } from './respond.js';
 export async function convertRoutes(app: FastifyInstance): Promise<void> {
   const limit = app.config.limits.maxUploadBytes;
   if (limit === undefined) return; // UPLOAD_ENABLED=false
-  const converter = new Converter(app.pool, new VideoConverter(app.config.limits.ffmpegPath));
+  const { converter } = app;
   const { maxOutputSize, endpointTimeoutMs } = app.config.limits;
 
   // Any content type: the format is read from the bytes, never from a header the client chose.
@@ -36,7 +34,7 @@ export async function convertRoutes(app: FastifyInstance): Promise<void> {
       // Only the stored TGS has a gzip representation; a converted result is sent as it is.
       const asGzip = spec.kind === 'as-stored' && gzip && entry.gzip !== undefined;
       const served = { entry, body: asGzip ? entry.gzip! : entry.plain!, gzip: asGzip, cache: 'MISS' as const };
-      send(reply, served, entryHeaders(served, 'no-store'), served.gzip ? entry.etagGzip : entry.etag, undefined, '', started);
+      send(reply, served, { headers: entryHeaders(served, 'no-store'), etag: served.gzip ? entry.etagGzip : entry.etag, ifNoneMatch: undefined, fileId: '', started });
     } finally {
       deadline.dispose();
     }

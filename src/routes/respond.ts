@@ -1,12 +1,26 @@
 import type { FastifyReply } from 'fastify';
 import type { Served } from '../sticker/service.js';
+import { acceptedNames } from '../accept.js';
 
 /**
  * Writes the response straight to the socket: the headers are a flat array prepared once per entry, which
  * skips Fastify's per-header bookkeeping and onSend pipeline on the hottest path. Headers that hooks set on
  * the reply (rate limits, say) are carried over.
  */
-export function send(reply: FastifyReply, s: Served, fixed: string[], etag: string, ifNoneMatch: string | undefined, fileId: string, started: number) {
+/** What send() writes besides the served bytes. */
+export interface SendOptions {
+  /** Flat [name, value, ...] headers made once per entry (entryHeaders). */
+  headers: string[];
+  /** The ETag of the representation sent, compared with the request's If-None-Match. */
+  etag: string;
+  ifNoneMatch: string | undefined;
+  /** Sent as X-File-ID when not empty. */
+  fileId: string;
+  /** performance.now() when the request arrived, for X-Processing-Time-Ms. */
+  started: number;
+}
+
+export function send(reply: FastifyReply, s: Served, { headers: fixed, etag, ifNoneMatch, fileId, started }: SendOptions) {
   const headers = fixed.slice();
   if (fileId) headers.push('x-file-id', fileId);
   headers.push('x-cache-status', s.cache);
@@ -71,17 +85,8 @@ export function acceptsGzip(header: string | undefined): boolean {
   if (!header) return false;
   const memo = gzipMemo.get(header);
   if (memo !== undefined) return memo;
-  let yes = false;
-  let star: boolean | undefined;
-  let named: boolean | undefined;
-  for (const part of header.split(',')) {
-    const [name, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith('q='));
-    const ok = q === undefined || Number(q.slice(2)) > 0;
-    if (name === 'gzip' || name === 'x-gzip') named = ok;
-    else if (name === '*') star = ok;
-  }
-  yes = named ?? star ?? false;
+  const names = acceptedNames(header);
+  const yes = names.get('gzip') ?? names.get('x-gzip') ?? names.get('*') ?? false;
   if (gzipMemo.size < 256) gzipMemo.set(header, yes);
   return yes;
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { validateFileId, type Served } from '../sticker/service.js';
 import { parseVariantQuery, resolveVariant, withAutoFormat, type VariantQuery } from '../sticker/variant.js';
-import type { StickerEntry } from '../sticker/entry.js';
+import type { StickerEntry } from '../model/entry.js';
 import { acceptsGzip, entryHeaders, send } from './respond.js';
 
 export async function stickerRoutes(app: FastifyInstance): Promise<void> {
@@ -18,7 +18,7 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
   };
 
   const respond = (reply: FastifyReply, served: Served, fileId: string, started: number) =>
-    send(reply, served, headersFor(served), served.gzip ? served.entry.etagGzip : served.entry.etag, reply.request.headers['if-none-match'], fileId, started);
+    send(reply, served, { headers: headersFor(served), etag: served.gzip ? served.entry.etagGzip : served.entry.etag, ifNoneMatch: reply.request.headers['if-none-match'], fileId, started });
 
   const fetchAndRespond = async (reply: FastifyReply, fileId: string, gzip: boolean, started: number) => {
     respond(reply, await stickers.fetch(fileId, gzip, started), fileId, started);

@@ -1,19 +1,20 @@
 import { AppError, errors } from '../errors.js';
 import { Deadline, raceSignal, sleep } from '../deadline.js';
-import type { RedisTier, BusEvent, FetchFailure } from '../cache/redis.js';
+import type { RedisTier } from '../cache/redis.js';
+import type { BusEvent, FetchFailure } from '../model/events.js';
+import type { TelegramFile } from '../model/telegram-file.js';
 import type { Bus } from '../bus.js';
 import { MemoryCache } from '../cache/memory.js';
 import { SingleFlight } from '../singleflight.js';
-import type { ProcessPool } from '../convert/pool.js';
-import { DownloadNotFound, type TelegramClient, type TelegramFile } from '../telegram/client.js';
-import { makeEntry, type StickerEntry } from './entry.js';
-import { Converter, type ConvertSpec } from '../convert/converter.js';
-import { VideoConverter } from '../convert/video.js';
-import { variantKey } from './variant.js';
+import { DownloadNotFound, type TelegramClient } from '../telegram/client.js';
+import { makeEntry, type StickerEntry } from '../model/entry.js';
+import type { Converter } from '../convert/converter.js';
+import { variantKey, type ConvertSpec } from '../model/variant.js';
 
 export interface StickerServiceOptions {
   telegram: TelegramClient | undefined;
-  pool: ProcessPool;
+  /** The engine, shared with POST /convert. */
+  converter: Converter;
   memory: MemoryCache<StickerEntry>;
   maxFileBytes: number;
   endpointTimeoutMs: number;
@@ -21,7 +22,6 @@ export interface StickerServiceOptions {
   /** The shared tier; when set, one replica fetches a sticker while the others wait for it. */
   redis?: RedisTier;
   bus: Bus;
-  ffmpegPath?: string;
 }
 
 export interface Served {
@@ -50,7 +50,7 @@ export function validateFileId(id: string): void {
 
 /** The fetch path: memory tier, then Telegram (single-flight per file_id), then validation in the pool. */
 export class StickerService {
-  readonly #o: StickerServiceOptions;
+  readonly #opts: StickerServiceOptions;
   readonly #flights = new SingleFlight<StickerEntry>();
   readonly #variantFlights = new SingleFlight<StickerEntry>();
   readonly #paths = new Map<string, { file: TelegramFile; expires: number }>();
@@ -60,24 +60,24 @@ export class StickerService {
   readonly #converter: Converter;
 
   constructor(options: StickerServiceOptions) {
-    this.#o = options;
-    this.#converter = new Converter(options.pool, new VideoConverter(options.ffmpegPath));
+    this.#opts = options;
+    this.#converter = options.converter;
     options.bus.onEvent((e) => this.#onEvent(e));
   }
 
   #onEvent(e: BusEvent): void {
-    switch (e.t) {
+    switch (e.type) {
       case 'failed':
       case 'ready':
         for (const wake of this.#waiters.get(e.id) ?? []) wake(e);
         break;
       case 'invalidate':
-        this.#o.memory.delete(e.id);
-        if (e.uid) this.#o.memory.deleteWhere((v) => v.fileUniqueId === e.uid);
+        this.#opts.memory.delete(e.id);
+        if (e.uid) this.#opts.memory.deleteWhere((v) => v.fileUniqueId === e.uid);
         this.#paths.delete(e.id);
         break;
       case 'clear':
-        this.#o.memory.clear();
+        this.#opts.memory.clear();
         this.#paths.clear();
         break;
     }
@@ -85,20 +85,20 @@ export class StickerService {
 
   /** Removes a sticker from every tier of every worker and replica. */
   async invalidate(fileId: string): Promise<void> {
-    const uid = await this.#o.redis?.deleteSticker(fileId);
-    const local = this.#o.memory.peek(fileId)?.fileUniqueId;
-    await this.#o.bus.publish({ t: 'invalidate', id: fileId, uid: uid ?? local });
+    const uid = await this.#opts.redis?.deleteSticker(fileId);
+    const local = this.#opts.memory.peek(fileId)?.fileUniqueId;
+    await this.#opts.bus.publish({ type: 'invalidate', id: fileId, uid: uid ?? local });
   }
 
   /** Removes our keys from Redis and empties the in-process tier everywhere; returns the Redis keys removed. */
   async clear(): Promise<number> {
-    const removed = (await this.#o.redis?.clearAll()) ?? 0;
-    await this.#o.bus.publish({ t: 'clear' });
+    const removed = (await this.#opts.redis?.clearAll()) ?? 0;
+    await this.#opts.bus.publish({ type: 'clear' });
     return removed;
   }
 
   /** Fetches this process left to another process or replica holding the lock. */
-  waitedForOthers = 0;
+  coalescedAcrossProcesses = 0;
 
   /** Requests in this process waiting for another process's fetch. */
   get waiting(): number {
@@ -113,7 +113,7 @@ export class StickerService {
 
   /** The cache-hit fast path: synchronous, no allocation beyond the result. */
   lookup(fileId: string, acceptsGzip: boolean): Served | undefined {
-    const entry = this.#o.memory.get(fileId);
+    const entry = this.#opts.memory.get(fileId);
     if (entry === undefined) return undefined;
     if ((acceptsGzip && entry.gzip) || entry.plain) return served(entry, acceptsGzip, 'HIT');
     return undefined; // a TGS whose JSON has not been made yet: fetch() decodes it
@@ -125,9 +125,9 @@ export class StickerService {
    * is bounded by REDIS_TIMEOUT_MS and needs no timer.
    */
   async fetch(fileId: string, acceptsGzip: boolean, startedAt: number): Promise<Served> {
-    let entry = this.#o.memory.peek(fileId) ?? (await this.#fromRedis(fileId));
+    let entry = this.#opts.memory.peek(fileId) ?? (await this.#fromRedis(fileId));
     if (entry && (acceptsGzip ? entry.gzip ?? entry.plain : entry.plain)) return served(entry, acceptsGzip, 'HIT');
-    const deadline = new Deadline(Math.max(1, this.#o.endpointTimeoutMs - (performance.now() - startedAt)));
+    const deadline = this.#requestDeadline(startedAt);
     try {
       let cache: Served['cache'] = 'HIT';
       if (entry === undefined) {
@@ -151,23 +151,23 @@ export class StickerService {
   async variant(fileId: string, base: StickerEntry, spec: ConvertSpec, startedAt: number): Promise<Served> {
     const vkey = variantKey(spec);
     const key = `${fileId}|${vkey}`;
-    const hit = this.#o.memory.get(key);
+    const hit = this.#opts.memory.get(key);
     if (hit) return served(hit, false, 'HIT');
-    const deadline = new Deadline(Math.max(1, this.#o.endpointTimeoutMs - (performance.now() - startedAt)));
+    const deadline = this.#requestDeadline(startedAt);
     try {
       let cache: Served['cache'] = 'HIT';
       const entry = await raceSignal(
         this.#variantFlights.do(key, async () => {
-          const shared = await this.#o.redis?.getEntry(fileId, vkey);
+          const shared = await this.#opts.redis?.getEntry(fileId, vkey);
           if (shared) {
             const e = makeEntry(shared);
-            this.#o.memory.set(key, e);
+            this.#opts.memory.set(key, e);
             return e;
           }
           cache = 'MISS';
           const e = await this.#converter.convert(base, spec, deadline.signal);
-          this.#o.memory.set(key, e);
-          await this.#o.redis?.setEntry(fileId, e, vkey);
+          this.#opts.memory.set(key, e);
+          await this.#opts.redis?.setEntry(fileId, e, vkey);
           return e;
         }),
         deadline.signal,
@@ -178,26 +178,31 @@ export class StickerService {
     }
   }
 
+  /** What is left of ENDPOINT_TIMEOUT_SEC for a request that started at startedAt (at least 1 ms). */
+  #requestDeadline(startedAt: number): Deadline {
+    return new Deadline(Math.max(1, this.#opts.endpointTimeoutMs - (performance.now() - startedAt)));
+  }
+
   /** A Redis hit warms the in-process tier. */
   async #fromRedis(fileId: string): Promise<StickerEntry | undefined> {
-    const found = await this.#o.redis?.getEntry(fileId);
+    const found = await this.#opts.redis?.getEntry(fileId);
     if (!found) return undefined;
     const entry = makeEntry(found);
-    this.#o.memory.set(fileId, entry);
+    this.#opts.memory.set(fileId, entry);
     return entry;
   }
 
   async #load(fileId: string, wantJson: boolean): Promise<StickerEntry> {
-    if (!this.#o.telegram) throw errors.tokenMissing();
-    const redis = this.#o.redis;
+    if (!this.#opts.telegram) throw errors.tokenMissing();
+    const redis = this.#opts.redis;
     // The shared fetch has its own deadline: a waiter giving up must not cancel it for the others.
-    const deadline = new Deadline(this.#o.endpointTimeoutMs);
+    const deadline = new Deadline(this.#opts.endpointTimeoutMs);
     try {
       if (!redis?.available) return await this.#fetchFromTelegram(fileId, wantJson, deadline);
       // Across processes and replicas: whoever takes the lock fetches; the rest wait for its result.
       let waited = false;
       for (;;) {
-        const lock = await redis.lock(fileId, this.#o.endpointTimeoutMs);
+        const lock = await redis.lock(fileId, this.#opts.endpointTimeoutMs);
         if (lock === 'error') return await this.#fetchFromTelegram(fileId, wantJson, deadline);
         if (lock !== 'held') return await this.#fetchAsOwner(redis, fileId, lock, wantJson, deadline);
         const cached = await this.#fromRedis(fileId);
@@ -206,10 +211,10 @@ export class StickerService {
         // instead of each asking Telegram in turn.
         const failed = await redis.failure(fileId);
         if (failed) throw new AppError(failed.code, failed.status, failed.message, failed.retryAfter);
-        if (!waited) this.waitedForOthers++;
+        if (!waited) this.coalescedAcrossProcesses++;
         waited = true;
         const woken = await this.#waitForOther(fileId, deadline);
-        if (woken?.t === 'failed') throw new AppError(woken.error.code, woken.error.status, woken.error.message, woken.error.retryAfter);
+        if (woken?.type === 'failed') throw new AppError(woken.error.code, woken.error.status, woken.error.message, woken.error.retryAfter);
         // Done (the value is in Redis), a poll tick, or an owner whose lock expired: go round again.
       }
     } finally {
@@ -231,7 +236,7 @@ export class StickerService {
       throw err;
     } finally {
       await redis.unlock(fileId, token, failure);
-      await this.#o.bus.publish(failure ? { t: 'failed', id: fileId, error: failure } : { t: 'ready', id: fileId });
+      await this.#opts.bus.publish(failure ? { type: 'failed', id: fileId, error: failure } : { type: 'ready', id: fileId });
     }
   }
 
@@ -252,12 +257,12 @@ export class StickerService {
   }
 
   async #fetchFromTelegram(fileId: string, wantJson: boolean, deadline: Deadline): Promise<StickerEntry> {
-    const telegram = this.#o.telegram!;
+    const telegram = this.#opts.telegram!;
     const known = await this.#knownByUid(telegram, fileId, deadline);
     if (known) return known;
     const { data, file } = await this.#download(telegram, fileId, deadline);
     const entry = await this.#converter.stored(data, file.fileUniqueId, wantJson, deadline.signal);
-    this.#o.memory.set(fileId, entry);
+    this.#opts.memory.set(fileId, entry);
     return entry;
   }
 
@@ -270,7 +275,7 @@ export class StickerService {
       } catch (err) {
         if (!(err instanceof DownloadNotFound)) throw err;
         this.#paths.delete(fileId);
-        await this.#o.redis?.forgetFile(fileId);
+        await this.#opts.redis?.forgetFile(fileId);
         if (refreshed) throw errors.fileNotFound('the file could not be downloaded');
         // A stale file_path gets one fresh getFile.
         file = await this.#getFile(telegram, fileId, deadline);
@@ -279,7 +284,7 @@ export class StickerService {
   }
 
   #checkSize(file: TelegramFile): void {
-    const max = this.#o.maxFileBytes;
+    const max = this.#opts.maxFileBytes;
     if (file.fileSize !== undefined && file.fileSize > max) throw errors.fileTooBig(max, `${file.fileSize} bytes`);
     // Telegram leaves file_path out for files it will not serve to bots (over 20 MB).
     if (file.filePath === undefined) throw errors.fileTooBig(max, 'Telegram gives no download path for it');
@@ -294,19 +299,19 @@ export class StickerService {
 
   /** Another file_id of the same sticker may already be cached under its file_unique_id: then no download. */
   async #knownByUid(telegram: TelegramClient, fileId: string, deadline: Deadline): Promise<StickerEntry | undefined> {
-    const redis = this.#o.redis;
+    const redis = this.#opts.redis;
     if (!redis?.available) return undefined;
     const file = this.#cachedFile(fileId) ?? (await this.#sharedFile(fileId)) ?? (await this.#getFile(telegram, fileId, deadline));
     const found = await redis.getEntryByUid(fileId, file.fileUniqueId);
     if (!found) return undefined;
     const entry = makeEntry(found);
-    this.#o.memory.set(fileId, entry);
+    this.#opts.memory.set(fileId, entry);
     return entry;
   }
 
   /** A file_path another replica got from Telegram (kept in Redis for the same 55 minutes). */
   async #sharedFile(fileId: string): Promise<TelegramFile | undefined> {
-    const file = await this.#o.redis?.getFile(fileId);
+    const file = await this.#opts.redis?.getFile(fileId);
     if (file) this.#rememberFile(fileId, file);
     return file;
   }
@@ -314,19 +319,19 @@ export class StickerService {
   async #getFile(telegram: TelegramClient, fileId: string, deadline: Deadline): Promise<TelegramFile> {
     const file = await telegram.getFile(fileId, deadline);
     this.#rememberFile(fileId, file);
-    await this.#o.redis?.setFile(fileId, file, this.#o.filePathTtlMs);
+    await this.#opts.redis?.setFile(fileId, file, this.#opts.filePathTtlMs);
     return file;
   }
 
   #rememberFile(fileId: string, file: TelegramFile): void {
     if (this.#paths.size >= MAX_FILE_PATHS) this.#paths.delete(this.#paths.keys().next().value!);
-    this.#paths.set(fileId, { file, expires: Date.now() + this.#o.filePathTtlMs });
+    this.#paths.set(fileId, { file, expires: Date.now() + this.#opts.filePathTtlMs });
   }
 
   /** A gzip-only TGS entry asked for by a client that does not take gzip: decode once and keep the JSON. */
   async #addJson(fileId: string, entry: StickerEntry, deadline: Deadline): Promise<StickerEntry> {
     const withJson = await this.#converter.withJson(entry, deadline.signal);
-    this.#o.memory.set(fileId, withJson);
+    this.#opts.memory.set(fileId, withJson);
     return withJson;
   }
 }

@@ -1,5 +1,7 @@
 import { errors } from '../errors.js';
-import type { StickerEntry } from './entry.js';
+import { acceptedNames } from '../accept.js';
+import type { StickerEntry } from '../model/entry.js';
+import type { VariantSpec } from '../model/variant.js';
 
 /** Output formats this build can produce; the list grows with the encoders. */
 export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif', 'apng', 'mp4', 'auto'] as const;
@@ -44,32 +46,19 @@ export function parseVariantQuery(query: unknown, maxOutputSize: number): Varian
   throw errors.badParameter(name, expected[name] ?? issue.message);
 }
 
-/** What to make from the stored sticker, with every default filled in: equal specs share one cache entry. */
-export type VariantSpec =
-  | { kind: 'as-stored' } // TGS as Lottie (gzip or JSON), everything else as Telegram has it
-  | { kind: 'original' } // TGS bytes as application/x-tgsticker
-  | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] }
-  | { kind: 'webp' | 'gif' | 'apng'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
-  | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4' | 'apng'; size?: number; fps?: number; quality: number; background?: [number, number, number] };
-
 /**
  * format=auto: the best output the client's Accept header names explicitly (q > 0), for what this sticker
  * is; a client that names none of them gets the default (Lottie for TGS, the file as it is otherwise).
  */
 export function chooseFormat(accept: string | undefined, original: StickerEntry['original']): RequestedFormat | undefined {
-  const accepted = new Set<string>();
-  for (const part of (accept ?? '').split(',')) {
-    const [type, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
-    const q = params.find((p) => p.startsWith('q='));
-    if (type && (q === undefined || Number(q.slice(2)) > 0)) accepted.add(type);
-  }
+  const names = acceptedNames(accept);
   const preference: Array<[string, RequestedFormat]> =
     original === 'webm'
       ? [['video/webm', 'original'], ['video/mp4', 'mp4'], ['image/webp', 'webp'], ['image/apng', 'apng'], ['image/gif', 'gif'], ['image/png', 'png']]
       : original === 'tgs'
         ? [['application/json', 'lottie'], ['image/webp', 'webp'], ['image/apng', 'apng'], ['image/gif', 'gif'], ['image/png', 'png']]
         : [[`image/${original}`, 'original'], ['image/webp', 'webp'], ['image/png', 'png'], ['image/gif', 'gif']];
-  return preference.find(([type]) => accepted.has(type))?.[1];
+  return preference.find(([type]) => names.get(type) === true)?.[1];
 }
 
 /** The query with format=auto replaced by what chooseFormat picks (PNG when image options need an image). */
@@ -128,29 +117,9 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
   return { kind: 'png', width: q.size ?? 0, height: q.size ?? 0, frame: 0, background };
 }
 
-/** A stable key for the variant: ?format=png&size=512 and ?size=512&format=png are one entry. */
-export function variantKey(v: VariantSpec): string {
-  switch (v.kind) {
-    case 'as-stored':
-      return 'default';
-    case 'original':
-      return 'original';
-    case 'png':
-      return `png-${v.width}x${v.height}-f${v.frame}-${colourKey(v.background)}`;
-    case 'webp':
-    case 'gif':
-    case 'apng':
-      return `${v.kind}-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
-    case 'video':
-      return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}-${colourKey(v.background)}`;
-  }
-}
-
 const GIF_MAX_FPS = 50;
 
 const IMAGE_ONLY = 'size, frame, fps, quality and background apply to image formats (format=png, webp or gif)';
-
-const colourKey = (c?: [number, number, number]) => (c ? c.map((x) => x.toString(16).padStart(2, '0')).join('') : 'transparent');
 
 /** The longer edge becomes size (default: the animation's own, within the limit); the ratio is kept. */
 function fit(w: number, h: number, size: number | undefined, max: number): { width: number; height: number } {

@@ -2,13 +2,7 @@ import { request, type Dispatcher } from 'undici';
 import { errors, AppError } from '../errors.js';
 import { sleep, type Deadline } from '../deadline.js';
 import type { TelegramGate } from './gate.js';
-
-export interface TelegramFile {
-  fileId: string;
-  fileUniqueId: string;
-  fileSize?: number;
-  filePath?: string;
-}
+import type { TelegramFile } from '../model/telegram-file.js';
 
 export interface TelegramClientOptions {
   botToken: string;
@@ -54,22 +48,22 @@ const MAX_429_WAITS = 5;
 /** The Bot API client: getFile and the file download, over one pooled undici dispatcher. */
 export class TelegramClient {
   readonly counters: TelegramCounters = { getFileCalls: 0, downloadCalls: 0, errors: 0, rateLimited: 0, retries: 0, bytesDownloaded: 0 };
-  readonly #o: TelegramClientOptions;
+  readonly #opts: TelegramClientOptions;
 
   constructor(options: TelegramClientOptions) {
-    this.#o = options;
+    this.#opts = options;
   }
 
   /** Replaces the bot token in any text with a placeholder; used wherever upstream text might echo it. */
   redact(text: string): string {
-    return text.split(this.#o.botToken).join('<redacted>');
+    return text.split(this.#opts.botToken).join('<redacted>');
   }
 
   getFile(fileId: string, deadline: Deadline): Promise<TelegramFile> {
-    const url = `${this.#o.apiBaseUrl}/bot${this.#o.botToken}/getFile?file_id=${encodeURIComponent(fileId)}`;
+    const url = `${this.#opts.apiBaseUrl}/bot${this.#opts.botToken}/getFile?file_id=${encodeURIComponent(fileId)}`;
     return this.#withRetries(deadline, async (signal) => {
       this.counters.getFileCalls++;
-      const res = await request(url, { dispatcher: this.#o.dispatcher, signal, method: 'GET' });
+      const res = await request(url, { dispatcher: this.#opts.dispatcher, signal, method: 'GET' });
       const text = (await readCapped(res.body, MAX_API_BODY)).toString('utf8');
       let body: ApiReply;
       try {
@@ -84,10 +78,10 @@ export class TelegramClient {
   }
 
   download(filePath: string, deadline: Deadline): Promise<Buffer> {
-    const url = `${this.#o.downloadBaseUrl}${this.#o.botToken}/${encodeURI(filePath)}`;
+    const url = `${this.#opts.downloadBaseUrl}${this.#opts.botToken}/${encodeURI(filePath)}`;
     return this.#withRetries(deadline, async (signal) => {
       this.counters.downloadCalls++;
-      const res = await request(url, { dispatcher: this.#o.dispatcher, signal, method: 'GET' });
+      const res = await request(url, { dispatcher: this.#opts.dispatcher, signal, method: 'GET' });
       const status = res.statusCode;
       if (status !== 200) {
         await res.body.dump();
@@ -97,7 +91,7 @@ export class TelegramClient {
         if (status >= 500) throw new Transient(`download answered HTTP ${status}`);
         throw errors.telegramUnavailable(`download answered HTTP ${status}`);
       }
-      const max = this.#o.maxFileBytes;
+      const max = this.#opts.maxFileBytes;
       const declared = Number(res.headers['content-length']);
       if (declared > max) {
         res.body.destroy();
@@ -115,7 +109,7 @@ export class TelegramClient {
     if (code === 429) throw new RetryAfter(Number(body.parameters?.retry_after) || 1);
     if (code === 401 || code === 404 || code === 403) throw errors.telegramAuth();
     if (code >= 500) throw new Transient(`HTTP ${code} from Telegram`);
-    if (code === 400 && /file is too big/i.test(description)) throw errors.fileTooBig(this.#o.maxFileBytes, 'Telegram refuses files over 20 MB to bots');
+    if (code === 400 && /file is too big/i.test(description)) throw errors.fileTooBig(this.#opts.maxFileBytes, 'Telegram refuses files over 20 MB to bots');
     if (code === 400) throw errors.telegramBadRequest(description);
     throw errors.telegramUnavailable(`getFile answered ${code}`);
   }
@@ -124,8 +118,8 @@ export class TelegramClient {
     let waits429 = 0;
     for (let i = 0; ; ) {
       try {
-        return await this.#o.gate.run(deadline, () => {
-          const signal = AbortSignal.any([deadline.signal, AbortSignal.timeout(this.#o.timeoutMs)]);
+        return await this.#opts.gate.run(deadline, () => {
+          const signal = AbortSignal.any([deadline.signal, AbortSignal.timeout(this.#opts.timeoutMs)]);
           return attempt(signal).catch((err: unknown) => {
             throw this.#classify(err, deadline);
           });
@@ -133,8 +127,8 @@ export class TelegramClient {
       } catch (err) {
         if (err instanceof RetryAfter) {
           this.counters.rateLimited++;
-          this.#o.gate.pause(err.seconds);
-          this.#o.onRateLimited?.(err.seconds);
+          this.#opts.gate.pause(err.seconds);
+          this.#opts.onRateLimited?.(err.seconds);
           // The gate waits out the pause on the next attempt, or refuses if it outlasts the deadline.
           if (++waits429 <= MAX_429_WAITS) continue;
           throw errors.telegramRateLimited(err.seconds);
@@ -144,8 +138,8 @@ export class TelegramClient {
           throw err;
         }
         this.counters.errors++;
-        if (i >= this.#o.maxRetries) throw errors.telegramUnavailable(`${err.message} (after ${i + 1} attempts)`);
-        const cap = Math.min(this.#o.maxRetryDelayMs, this.#o.baseRetryDelayMs * 2 ** i);
+        if (i >= this.#opts.maxRetries) throw errors.telegramUnavailable(`${err.message} (after ${i + 1} attempts)`);
+        const cap = Math.min(this.#opts.maxRetryDelayMs, this.#opts.baseRetryDelayMs * 2 ** i);
         const delay = cap / 2 + (Math.random() * cap) / 2; // "equal jitter": spread retries, keep a floor
         if (delay >= deadline.remaining()) throw errors.telegramUnavailable(`${err.message} (no time left to retry)`);
         i++;
@@ -159,7 +153,7 @@ export class TelegramClient {
     if (deadline.signal.aborted) return deadline.signal.reason;
     if (err instanceof AppError || err instanceof RetryAfter || err instanceof DownloadNotFound || err instanceof Transient) return err;
     const e = err as { name?: string; code?: string };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') return new Transient(`no answer within ${this.#o.timeoutMs} ms`);
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') return new Transient(`no answer within ${this.#opts.timeoutMs} ms`);
     // undici and socket errors carry codes; their messages may embed the URL, so only the code goes on.
     return new Transient(`connection failed (${e.code ?? e.name ?? 'unknown error'})`);
   }

@@ -3,9 +3,12 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import type { PoolTask } from '../messages.js';
 import { decodeTgs } from './tgs.js';
 
-// The renderer (wasm) and sharp (libvips) cost ~40 MB per thread, so they load on the first conversion,
-// not at thread start: a service that only serves Lottie never pays for them.
-let png: typeof import('./png.js') | undefined;
+// The renderer (wasm) and sharp (libvips) cost ~40 MB per thread, so they load on the first task that needs
+// them, not at thread start: a service that only serves Lottie never pays for them.
+const animations = () => require('./animations.js') as typeof import('./animations.js');
+const png = () => require('./png.js') as typeof import('./png.js');
+const image = () => require('./image.js') as typeof import('./image.js');
+const animated = () => require('./animated.js') as typeof import('./animated.js');
 
 // Libraries in this thread (the renderer) write diagnostics with console.*; in a service those would be
 // multi-line text amid JSON logs. Keep one truncated JSON line each, on stderr.
@@ -15,7 +18,6 @@ for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
     process.stderr.write(`${JSON.stringify({ level: level === 'error' ? 50 : 40, time: Date.now(), pid: process.pid, name: 'pool-thread', msg })}\n`);
   };
 }
-const encoders = () => (png ??= require('./png.js') as typeof import('./png.js'));
 
 /** Entry point of every pool thread: dispatch on the task kind; the result's buffers are moved back, not copied. */
 export default async function run(task: PoolTask) {
@@ -28,14 +30,13 @@ export default async function run(task: PoolTask) {
       return movable(result, buffers);
     }
     case 'check-renderer':
-      return encoders().checkRenderer();
+      return animations().checkRenderer();
     case 'image-info':
-      return encoders().imageInfo(task);
+      return image().imageInfo(task);
     case 'render-png':
     case 'render-anim':
-    case 'image-png': {
-      const e = encoders();
-      const result = task.kind === 'render-png' ? await e.renderPng(task) : task.kind === 'render-anim' ? await e.renderAnimated(task) : await e.imagePng(task);
+    case 'convert-image': {
+      const result = task.kind === 'render-png' ? await png().renderPng(task) : task.kind === 'render-anim' ? await animated().renderAnimated(task) : await image().convertImage(task);
       if (!result.ok) return result.recycle ? { ...result, threadId } : result;
       result.data = owned(result.data);
       return movable(result, [result.data.buffer as ArrayBuffer]);

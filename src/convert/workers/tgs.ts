@@ -1,10 +1,7 @@
 import { gunzipSync } from 'node:zlib';
-import type { DecodeTgsTask, DecodeTgsResult, LottieInfo } from '../messages.js';
-
-const MAX_FRAME_RATE = 240;
-// Real stickers have tens of layers (counted with every use of a precomposition); tens of thousands make a
-// single frame take seconds.
-const MAX_LAYERS = 5000;
+import type { DecodeTgsTask, DecodeTgsResult } from '../messages.js';
+import type { LottieInfo } from '../../model/entry.js';
+import { MAX_FRAME_RATE, MAX_LAYERS, MAX_PRECOMP_NESTING } from '../../limits.js';
 
 /** gunzip with a hard output cap, parse, and check the fields every Lottie player needs. Never throws. */
 export function decodeTgs(task: DecodeTgsTask): DecodeTgsResult {
@@ -67,7 +64,6 @@ export function lottieInfo(doc: unknown, jsonBytes: number, limits: { maxDimensi
   };
 }
 
-const MAX_NESTING = 64;
 
 /**
  * Layers as the renderer will instantiate them: a precomposition layer brings all the layers of its asset
@@ -82,7 +78,7 @@ function countLayers(d: Record<string, unknown>): number | string {
   const memo = new Map<string, number>();
   const open = new Set<string>();
   const count = (layers: unknown[], depth: number): number | string => {
-    if (depth > MAX_NESTING) return `precompositions are nested more than ${MAX_NESTING} deep`;
+    if (depth > MAX_PRECOMP_NESTING) return `precompositions are nested more than ${MAX_PRECOMP_NESTING} deep`;
     let n = 0;
     for (const l of layers as Array<{ ty?: unknown; refId?: unknown }>) {
       n++;

@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { InputFormat } from '../formats.js';
-import type { LottieInfo } from '../convert/messages.js';
+
+/** What decoding a TGS learnt about its animation. */
+export interface LottieInfo {
+  width: number;
+  height: number;
+  frameRate: number;
+  inPoint: number;
+  outPoint: number;
+  frames: number;
+  layers: number;
+  jsonBytes: number;
+}
 
 export type OutputFormat = 'lottie' | 'mp4' | 'apng' | InputFormat;
 

@@ -1,0 +1,35 @@
+/** The output variants of a sticker: what the engine makes, and the key each is cached under. */
+
+/** What to make from the stored sticker, with every default filled in: equal specs share one cache entry. */
+export type VariantSpec =
+  | { kind: 'as-stored' } // TGS as Lottie (gzip or JSON), everything else as Telegram has it
+  | { kind: 'original' } // TGS bytes as application/x-tgsticker
+  | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] }
+  | { kind: 'webp' | 'gif' | 'apng'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
+  | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4' | 'apng'; size?: number; fps?: number; quality: number; background?: [number, number, number] };
+
+/** A variant that needs the engine (everything but the stored form). */
+export type ConvertSpec = Exclude<VariantSpec, { kind: 'as-stored' }>;
+
+/** A stable key for the variant: ?format=png&size=512 and ?size=512&format=png are one entry. */
+export function variantKey(v: VariantSpec): string {
+  switch (v.kind) {
+    case 'as-stored':
+      return 'default';
+    case 'original':
+      return 'original';
+    case 'png':
+      return `png-${v.width}x${v.height}-f${v.frame}-${colourKey(v.background)}`;
+    case 'webp':
+    case 'gif':
+    case 'apng':
+      return `${v.kind}-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
+    case 'video':
+      return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}-${colourKey(v.background)}`;
+  }
+}
+
+/** An opaque colour as six hex digits (rrggbb). */
+export const rgbHex = (c: readonly [number, number, number]) => c.map((x) => x.toString(16).padStart(2, '0')).join('');
+
+const colourKey = (c?: [number, number, number]) => (c ? rgbHex(c) : 'transparent');
