@@ -1,11 +1,8 @@
 import cluster from 'node:cluster';
-import type { BusEvent } from './model/events.js';
+import type { Bus, BusEvent } from './model/events.js';
 
-/** Fan-out of cache events (invalidate, clear, fetch done, Telegram pause) to every serving process. */
-export interface Bus {
-  publish(e: BusEvent): Promise<void>;
-  onEvent(handler: (e: BusEvent) => void): void;
-}
+export type { Bus };
+
 
 /** One process: events go straight to its own handlers. */
 export function localBus(): Bus {

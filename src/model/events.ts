@@ -15,3 +15,9 @@ export type BusEvent =
   | { type: 'invalidate'; id: string; uid?: string }
   | { type: 'clear' }
   | { type: 'pause'; ms: number };
+
+/** Fan-out of cache events (invalidate, clear, fetch done, Telegram pause) to every serving process. */
+export interface Bus {
+  publish(e: BusEvent): Promise<void>;
+  onEvent(handler: (e: BusEvent) => void): void;
+}

@@ -1,11 +1,12 @@
 import { AppError, errors } from '../errors.js';
 import { Deadline, raceSignal, sleep } from '../deadline.js';
-import type { RedisTier } from '../cache/redis.js';
+import type { RedisTier } from '../redis/tier.js';
 import type { BusEvent, FetchFailure } from '../model/events.js';
 import type { TelegramFile } from '../model/telegram-file.js';
 import type { Bus } from '../bus.js';
 import { MemoryCache } from '../cache/memory.js';
 import { SingleFlight } from '../singleflight.js';
+import { setBounded } from '../bounded-map.js';
 import { DownloadNotFound, type TelegramClient } from '../telegram/client.js';
 import { makeEntry, type StickerEntry } from '../model/entry.js';
 import type { Converter } from '../convert/converter.js';
@@ -158,7 +159,7 @@ export class StickerService {
       let cache: Served['cache'] = 'HIT';
       const entry = await raceSignal(
         this.#variantFlights.do(key, async () => {
-          const shared = await this.#opts.redis?.getEntry(fileId, vkey);
+          const shared = await this.#opts.redis?.entries.get(fileId, vkey);
           if (shared) {
             const e = makeEntry(shared);
             this.#opts.memory.set(key, e);
@@ -167,7 +168,7 @@ export class StickerService {
           cache = 'MISS';
           const e = await this.#converter.convert(base, spec, deadline.signal);
           this.#opts.memory.set(key, e);
-          await this.#opts.redis?.setEntry(fileId, e, vkey);
+          await this.#opts.redis?.entries.set(fileId, e, vkey);
           return e;
         }),
         deadline.signal,
@@ -185,7 +186,7 @@ export class StickerService {
 
   /** A Redis hit warms the in-process tier. */
   async #fromRedis(fileId: string): Promise<StickerEntry | undefined> {
-    const found = await this.#opts.redis?.getEntry(fileId);
+    const found = await this.#opts.redis?.entries.get(fileId);
     if (!found) return undefined;
     const entry = makeEntry(found);
     this.#opts.memory.set(fileId, entry);
@@ -202,14 +203,14 @@ export class StickerService {
       // Across processes and replicas: whoever takes the lock fetches; the rest wait for its result.
       let waited = false;
       for (;;) {
-        const lock = await redis.lock(fileId, this.#opts.endpointTimeoutMs);
+        const lock = await redis.fetchLock.lock(fileId, this.#opts.endpointTimeoutMs);
         if (lock === 'error') return await this.#fetchFromTelegram(fileId, wantJson, deadline);
         if (lock !== 'held') return await this.#fetchAsOwner(redis, fileId, lock, wantJson, deadline);
         const cached = await this.#fromRedis(fileId);
         if (cached) return cached;
         // The owner records its failure atomically with releasing the lock: waiters get the same answer
         // instead of each asking Telegram in turn.
-        const failed = await redis.failure(fileId);
+        const failed = await redis.fetchLock.failure(fileId);
         if (failed) throw new AppError(failed.code, failed.status, failed.message, failed.retryAfter);
         if (!waited) this.coalescedAcrossProcesses++;
         waited = true;
@@ -228,14 +229,14 @@ export class StickerService {
       const cached = await this.#fromRedis(fileId);
       if (cached) return cached;
       const entry = await this.#fetchFromTelegram(fileId, wantJson, deadline);
-      await redis.setEntry(fileId, entry);
+      await redis.entries.set(fileId, entry);
       return entry;
     } catch (err) {
       const e = err instanceof AppError ? err : errors.internal();
       failure = { code: e.code, status: e.statusCode, message: e.message, retryAfter: e.retryAfter };
       throw err;
     } finally {
-      await redis.unlock(fileId, token, failure);
+      await redis.fetchLock.unlock(fileId, token, failure);
       await this.#opts.bus.publish(failure ? { type: 'failed', id: fileId, error: failure } : { type: 'ready', id: fileId });
     }
   }
@@ -275,7 +276,7 @@ export class StickerService {
       } catch (err) {
         if (!(err instanceof DownloadNotFound)) throw err;
         this.#paths.delete(fileId);
-        await this.#opts.redis?.forgetFile(fileId);
+        await this.#opts.redis?.files.forget(fileId);
         if (refreshed) throw errors.fileNotFound('the file could not be downloaded');
         // A stale file_path gets one fresh getFile.
         file = await this.#getFile(telegram, fileId, deadline);
@@ -302,7 +303,7 @@ export class StickerService {
     const redis = this.#opts.redis;
     if (!redis?.available) return undefined;
     const file = this.#cachedFile(fileId) ?? (await this.#sharedFile(fileId)) ?? (await this.#getFile(telegram, fileId, deadline));
-    const found = await redis.getEntryByUid(fileId, file.fileUniqueId);
+    const found = await redis.entries.getByUid(fileId, file.fileUniqueId);
     if (!found) return undefined;
     const entry = makeEntry(found);
     this.#opts.memory.set(fileId, entry);
@@ -311,7 +312,7 @@ export class StickerService {
 
   /** A file_path another replica got from Telegram (kept in Redis for the same 55 minutes). */
   async #sharedFile(fileId: string): Promise<TelegramFile | undefined> {
-    const file = await this.#opts.redis?.getFile(fileId);
+    const file = await this.#opts.redis?.files.get(fileId);
     if (file) this.#rememberFile(fileId, file);
     return file;
   }
@@ -319,13 +320,12 @@ export class StickerService {
   async #getFile(telegram: TelegramClient, fileId: string, deadline: Deadline): Promise<TelegramFile> {
     const file = await telegram.getFile(fileId, deadline);
     this.#rememberFile(fileId, file);
-    await this.#opts.redis?.setFile(fileId, file, this.#opts.filePathTtlMs);
+    await this.#opts.redis?.files.set(fileId, file, this.#opts.filePathTtlMs);
     return file;
   }
 
   #rememberFile(fileId: string, file: TelegramFile): void {
-    if (this.#paths.size >= MAX_FILE_PATHS) this.#paths.delete(this.#paths.keys().next().value!);
-    this.#paths.set(fileId, { file, expires: Date.now() + this.#opts.filePathTtlMs });
+    setBounded(this.#paths, fileId, { file, expires: Date.now() + this.#opts.filePathTtlMs }, MAX_FILE_PATHS);
   }
 
   /** A gzip-only TGS entry asked for by a client that does not take gzip: decode once and keep the JSON. */
