@@ -1,9 +1,6 @@
 import cluster from 'node:cluster';
 import type { Bus, BusEvent } from './model/events.js';
 
-export type { Bus };
-
-
 /** One process: events go straight to its own handlers. */
 export function localBus(): Bus {
   const handlers: Array<(e: BusEvent) => void> = [];

@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { basename, extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Converter } from './convert/converter.js';
-import { ThreadPool } from './convert/pool.js';
+import { poolOptions, ThreadPool } from './convert/pool.js';
 import { loadCanvas } from './convert/render/lottie-web.js';
 import { AppError } from './errors.js';
 import { ConfigError, loadConfig, readEnvironment, RENDERERS, type Config, type RendererName } from './config.js';
@@ -94,16 +94,8 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
   if (outDir) mkdirSync(outDir, { recursive: true });
 
   const { limits } = config;
-  // Every file is queued at once (the threads take them in turn), so the queue holds them all.
-  const pool = new ThreadPool({
-    threads: availableParallelism(),
-    queueMax: files.length,
-    taskTimeoutMs: limits.conversionTimeoutMs,
-    maxLottieBytes: limits.maxLottieBytes,
-    maxLottieDimension: limits.maxLottieDimension,
-    maxFrames: limits.maxFrames,
-    renderer,
-  });
+  // Every core converts, and every file is queued at once (the threads take them in turn).
+  const pool = new ThreadPool({ ...poolOptions(config), threads: availableParallelism(), queueMax: files.length, renderer });
   const converter = new Converter(pool);
   let failed = 0;
   let done = 0;

@@ -155,11 +155,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const workers = e.WORKERS;
   const threads = e.MAX_PROCESS_WORKERS ?? Math.max(1, Math.round(cpus / workers));
   const sec = 1000;
+  const apiBaseUrl = stripSlashes(e.TELEGRAM_API_BASE_URL);
   return deepFreeze({
     telegram: {
       botToken: e.TELEGRAM_BOT_TOKEN || undefined,
-      apiBaseUrl: stripSlashes(e.TELEGRAM_API_BASE_URL),
-      downloadBaseUrl: stripSlashes(e.TELEGRAM_DOWNLOAD_BASE_URL ?? `${stripSlashes(e.TELEGRAM_API_BASE_URL)}/file/bot`),
+      apiBaseUrl,
+      downloadBaseUrl: e.TELEGRAM_DOWNLOAD_BASE_URL ? stripSlashes(e.TELEGRAM_DOWNLOAD_BASE_URL) : `${apiBaseUrl}/file/bot`,
       timeoutMs: e.TELEGRAM_TIMEOUT_SEC * sec,
       maxConcurrentRequests: e.TELEGRAM_MAX_CONCURRENT_REQUESTS,
       globalRps: e.TELEGRAM_GLOBAL_RPS,

@@ -6,7 +6,10 @@
 
 /** Highest Lottie frame rate accepted (Telegram's stickers are 30 or 60). */
 export const MAX_FRAME_RATE = 240;
-/** Most layers an animation may have, counting every use of a precomposition ("billion laughs" files). */
+/**
+ * Most layers an animation may have, counting every use of a precomposition: real stickers have tens, and
+ * tens of thousands ("billion laughs" files) make a single frame take seconds.
+ */
 export const MAX_LAYERS = 5000;
 /** Deepest nesting of precompositions accepted. */
 export const MAX_PRECOMP_NESTING = 64;

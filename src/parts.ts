@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { ThreadPool } from './convert/pool.js';
+import { poolOptions, ThreadPool } from './convert/pool.js';
 import { Converter } from './convert/converter.js';
 import { VideoConverter } from './convert/video.js';
 import { MemoryCache } from './cache/memory.js';
@@ -11,7 +11,8 @@ import { TelegramGate } from './telegram/gate.js';
 import { StickerService } from './sticker/service.js';
 import type { StickerEntry } from './model/entry.js';
 import type { RedisTier } from './redis/tier.js';
-import { localBus, type Bus } from './bus.js';
+import { localBus } from './bus.js';
+import type { Bus } from './model/events.js';
 import type { StatsCollector } from './stats.js';
 
 /** What the app needs from outside; anything left out is created from config and closed with the app. */
@@ -38,18 +39,7 @@ export interface Parts {
 /** Builds every part from config (or takes it from deps); app is used for its logger and start-up hook. */
 export function createParts(app: FastifyInstance, config: Config, deps: AppDeps): Parts {
   const owned: Array<() => unknown> = [];
-  const pool =
-    deps.pool ??
-    new ThreadPool({
-      threads: config.pool.threads,
-      queueMax: config.pool.queueMax,
-      taskTimeoutMs: config.limits.conversionTimeoutMs,
-      maxLottieBytes: config.limits.maxLottieBytes,
-      maxLottieDimension: config.limits.maxLottieDimension,
-      maxFrames: config.limits.maxFrames,
-      renderer: config.pool.renderer,
-      idleTimeoutMs: config.pool.idleTimeoutMs,
-    });
+  const pool = deps.pool ?? new ThreadPool(poolOptions(config));
   if (!deps.pool) owned.push(() => pool.close());
 
   const dispatcher =

@@ -3,7 +3,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createLogger } from './logger.js';
 import type { StatsCollector } from './stats.js';
-import type { Bus } from './bus.js';
+import type { Bus } from './model/events.js';
 
 /** One serving process: build the app, listen, and close gracefully on SIGTERM/SIGINT. */
 export async function startServer(config: Config, stats?: StatsCollector, bus?: Bus): Promise<FastifyInstance> {

@@ -96,7 +96,7 @@ export const hostPorts = field((raw) => {
   });
 });
 
-/** Each setting's value, read from env; throws Expected naming the first variable that is wrong. */
+/** Each setting's value, read from env; throws SettingError naming the first variable that is wrong. */
 export function readSettings<S extends Record<string, Setting<unknown>>>(settings: S, env: Record<string, string | undefined>): { [K in keyof S]: ReturnType<S[K]['read']> } {
   const out: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(settings)) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ThreadPool } from '../src/convert/pool.js';
 import { AppError } from '../src/errors.js';
-import { fixture } from './helper.js';
+import { eventually, fixture } from './helper.js';
 
 let pool: ThreadPool;
 before(() => {
@@ -112,7 +112,7 @@ test('an idle pool holds no thread: threads start with work and exit after POOL_
     assert.deepEqual(idle.threadIds, [], 'none before any task');
     await idle.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false);
     assert.equal(idle.threadIds.length, 1);
-    while (idle.threadIds.length > 0) await new Promise((r) => setImmediate(r));
+    await eventually(() => idle.threadIds.length === 0);
     const again = await idle.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false);
     assert.equal(again.info.frames, 60, 'the next task starts a thread again');
   } finally {

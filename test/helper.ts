@@ -55,3 +55,12 @@ export function availableRenderers(): RendererName[] {
   const { loadCanvas } = require('../src/convert/render/lottie-web.js') as typeof import('../src/convert/render/lottie-web.js');
   return loadCanvas() instanceof Error ? ['dotlottie'] : ['dotlottie', 'lottie-web'];
 }
+
+/** Waits until cond() holds, checking on each turn of a short timer; gives up after ms. */
+export async function eventually(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

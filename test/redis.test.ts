@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
+import { buildTestApp, eventually, fixture, fid, type TestApp } from './helper.js';
 import { FakeTelegram } from './fake-telegram.js';
 import { RedisServer, RedisClusterServers, freePort, redisMissing } from './redis-server.js';
 
@@ -11,15 +11,6 @@ const TGS = fixture('sticker_05.tgs');
 const PNG = fixture('static_png_RGBA_80x60.png');
 const ADMIN = 'admin-token-0123456789abcdef';
 const mainJs = join(__dirname, '..', 'src', 'main.js');
-
-/** Waits until cond() holds, checking on each turn of a short timer; gives up after ms. */
-async function eventually(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('Redis tier', { skip: redisMissing }, () => {
   let redis: RedisServer;

@@ -1,15 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
+import { buildTestApp, eventually, fixture, fid, type TestApp } from './helper.js';
 import { FakeTelegram } from './fake-telegram.js';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
-
-/** Resolves once cond() holds, checking again after each turn of the event loop (no fixed sleep). */
-async function waitUntil(cond: () => Promise<boolean>): Promise<void> {
-  while (!(await cond())) await new Promise((r) => setImmediate(r));
-}
 
 const TGS = fixture('sticker_01.tgs');
 const WEBP = fixture('static_webp_800x600.webp');
@@ -336,7 +331,7 @@ describe('GET /stickers/:fileId — one fetch for many askers', () => {
 
       // Another asker joins the fetch still under way, and gets the sticker once Telegram answers.
       const second = request(url);
-      await waitUntil(async () => JSON.parse((await t.app.inject({ url: '/cache/stats' })).payload).coalesced === 1);
+      await eventually(async () => JSON.parse((await t.app.inject({ url: '/cache/stats' })).payload).coalesced === 1);
       release!();
       const res = await second;
       assert.equal(res.statusCode, 200);

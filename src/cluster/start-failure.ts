@@ -30,13 +30,9 @@ export function describeStartFailure(f: StartFailure, host: string, port: number
   }
 }
 
-/** Worker side: report the failure to the primary (when there is one), then exit non-zero. */
+/** Worker side (a cluster worker always has its IPC channel): report the failure to the primary, then exit 1. */
 export function reportStartFailure(err: unknown): void {
   const e = err as NodeJS.ErrnoException;
   const failure: StartFailure = { type: 'worker:start-failed', code: typeof e?.code === 'string' ? e.code : undefined, message: String(e?.message ?? err).split('\n')[0] };
-  if (process.send) process.send(failure, () => process.exit(1));
-  else {
-    process.stderr.write(`${JSON.stringify({ level: 60, time: Date.now(), pid: process.pid, ...failure, msg: failure.message })}\n`);
-    process.exit(1);
-  }
+  process.send!(failure, () => process.exit(1));
 }

@@ -2,7 +2,7 @@ import { Piscina } from 'piscina';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
 import { raceSignal } from '../deadline.js';
-import { DEFAULT_LIMITS, type RendererName } from '../config.js';
+import { DEFAULT_LIMITS, type Config, type RendererName } from '../config.js';
 import type { LottieInfo } from '../model/entry.js';
 import type { CheckRendererResult, DecodeTgsResult, EncodeResult, ImageInfoResult, ImageTask, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
 
@@ -21,6 +21,20 @@ export interface PoolOptions {
   renderer?: RendererName;
   /** A thread idle this long exits; default 30 s. */
   idleTimeoutMs?: number;
+}
+
+/** The pool the service's settings describe (the CLI changes threads and queue to suit a batch). */
+export function poolOptions(config: Config): PoolOptions {
+  return {
+    threads: config.pool.threads,
+    queueMax: config.pool.queueMax,
+    taskTimeoutMs: config.limits.conversionTimeoutMs,
+    maxLottieBytes: config.limits.maxLottieBytes,
+    maxLottieDimension: config.limits.maxLottieDimension,
+    maxFrames: config.limits.maxFrames,
+    renderer: config.pool.renderer,
+    idleTimeoutMs: config.pool.idleTimeoutMs,
+  };
 }
 
 export interface Encoded {

@@ -19,7 +19,6 @@ export interface VideoResult {
   ms: number;
 }
 
-
 /**
  * Video stickers (WebM, VP9 with alpha) through an ffmpeg child process: bytes in on stdin, result out on
  * stdout, no temporary files. The libvpx-vp9 decoder is named explicitly, since ffmpeg's own VP9 decoder

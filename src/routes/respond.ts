@@ -2,11 +2,6 @@ import type { FastifyReply } from 'fastify';
 import type { Served } from '../sticker/service.js';
 import { acceptedNames } from '../accept.js';
 
-/**
- * Writes the response straight to the socket: the headers are a flat array prepared once per entry, which
- * skips Fastify's per-header bookkeeping and onSend pipeline on the hottest path. Headers that hooks set on
- * the reply (rate limits, say) are carried over.
- */
 /** What send() writes besides the served bytes. */
 export interface SendOptions {
   /** Flat [name, value, ...] headers made once per entry (entryHeaders). */
@@ -20,6 +15,11 @@ export interface SendOptions {
   started: number;
 }
 
+/**
+ * Writes the response straight to the socket: the headers are a flat array prepared once per entry, which
+ * skips Fastify's per-header bookkeeping and onSend pipeline on the hottest path. Headers that hooks set on
+ * the reply (rate limits, say) are carried over.
+ */
 export function send(reply: FastifyReply, s: Served, { headers: fixed, etag, ifNoneMatch, fileId, started }: SendOptions) {
   const headers = fixed.slice();
   if (fileId) headers.push('x-file-id', fileId);

@@ -1,9 +1,8 @@
 import { AppError, errors } from '../errors.js';
 import { Deadline, raceSignal, sleep } from '../deadline.js';
 import type { RedisTier } from '../redis/tier.js';
-import type { BusEvent, FetchFailure } from '../model/events.js';
+import type { Bus, BusEvent, FetchFailure } from '../model/events.js';
 import type { TelegramFile } from '../model/telegram-file.js';
-import type { Bus } from '../bus.js';
 import { MemoryCache } from '../cache/memory.js';
 import { SingleFlight } from '../singleflight.js';
 import { setBounded } from '../bounded-map.js';
@@ -58,11 +57,8 @@ export class StickerService {
 
   readonly #waiters = new Map<string, Set<(e: BusEvent) => void>>();
 
-  readonly #converter: Converter;
-
   constructor(options: StickerServiceOptions) {
     this.#opts = options;
-    this.#converter = options.converter;
     options.bus.onEvent((e) => this.#onEvent(e));
   }
 
@@ -166,7 +162,7 @@ export class StickerService {
             return e;
           }
           cache = 'MISS';
-          const e = await this.#converter.convert(base, spec, deadline.signal);
+          const e = await this.#opts.converter.convert(base, spec, deadline.signal);
           this.#opts.memory.set(key, e);
           await this.#opts.redis?.entries.set(fileId, e, vkey);
           return e;
@@ -262,7 +258,7 @@ export class StickerService {
     const known = await this.#knownByUid(telegram, fileId, deadline);
     if (known) return known;
     const { data, file } = await this.#download(telegram, fileId, deadline);
-    const entry = await this.#converter.stored(data, file.fileUniqueId, wantJson, deadline.signal);
+    const entry = await this.#opts.converter.stored(data, file.fileUniqueId, wantJson, deadline.signal);
     this.#opts.memory.set(fileId, entry);
     return entry;
   }
@@ -330,7 +326,7 @@ export class StickerService {
 
   /** A gzip-only TGS entry asked for by a client that does not take gzip: decode once and keep the JSON. */
   async #addJson(fileId: string, entry: StickerEntry, deadline: Deadline): Promise<StickerEntry> {
-    const withJson = await this.#converter.withJson(entry, deadline.signal);
+    const withJson = await this.#opts.converter.withJson(entry, deadline.signal);
     this.#opts.memory.set(fileId, withJson);
     return withJson;
   }

@@ -77,7 +77,7 @@ function gunzipCapped(gz: Uint8Array, max: number): string {
   return Buffer.concat(parts, size).toString('utf8');
 }
 
-export const failed = (x: LoadedAnimation | EncodeResult): x is EncodeResult => 'ok' in x;
+const failed = (x: LoadedAnimation | EncodeResult): x is EncodeResult => 'ok' in x;
 
 type TgsTask = Parameters<typeof loadTgs>[0];
 

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { EncodeResult, ImageInfoResult, ImageInfoTask, ImageTask } from '../messages.js';
-import { PNG_OPTIONS, rgb } from './png.js';
+import { PNG_OPTIONS, rgb } from './libvips.js';
 import { MAX_INPUT_PIXELS } from '../../limits.js';
 
 // Still images (WebP, PNG, JPEG, GIF) converted, and encoded images read back, by libvips.

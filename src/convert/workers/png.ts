@@ -1,12 +1,7 @@
 import sharp from 'sharp';
 import type { EncodeResult, RenderPngTask } from '../messages.js';
 import { withAnimation } from './animations.js';
-
-// PNG is lossless, so effort only trades CPU for size: level 6 is zlib's balance. No adaptive filtering:
-// on sticker frames it cost ~10 ms at 512 px and made files larger (46.8 vs 39.5 KB, BENCHMARKS.md).
-export const PNG_OPTIONS = { compressionLevel: 6 } as const;
-
-export const rgb = ([r, g, b]: [number, number, number]) => ({ r, g, b });
+import { PNG_OPTIONS, rgb } from './libvips.js';
 
 /** One frame of a TGS as PNG. */
 export function renderPng(task: RenderPngTask): Promise<EncodeResult> {

@@ -64,7 +64,6 @@ export function lottieInfo(doc: unknown, jsonBytes: number, limits: { maxDimensi
   };
 }
 
-
 /**
  * Layers as the renderer will instantiate them: a precomposition layer brings all the layers of its asset
  * each time it is used, so a few small assets that use each other twice can stand for millions of layers.
