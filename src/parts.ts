@@ -6,8 +6,11 @@ import { poolOptions, ThreadPool } from './convert/pool.js';
 import { Converter } from './convert/converter.js';
 import { VideoConverter } from './convert/video.js';
 import { MemoryCache } from './cache/memory.js';
+import { TieredCache } from './cache/tiered.js';
+import { CoordinatedFetch } from './cache/coordinated-fetch.js';
 import { TelegramClient } from './telegram/client.js';
 import { TelegramGate } from './telegram/gate.js';
+import { TelegramFiles } from './telegram/files.js';
 import { StickerService } from './sticker/service.js';
 import type { StickerEntry } from './model/entry.js';
 import type { RedisTier } from './redis/tier.js';
@@ -94,16 +97,16 @@ export function createParts(app: FastifyInstance, config: Config, deps: AppDeps)
     : undefined;
   if (!telegram) app.log.warn('TELEGRAM_BOT_TOKEN is not set: /stickers answers 503 until it is configured');
 
+  const files = telegram && new TelegramFiles({ telegram, filePathTtlMs: config.cache.filePathTtlMs, maxFileBytes: config.limits.maxFileBytes, shared: redis?.files });
   const memoryCache = new MemoryCache<StickerEntry>({ maxBytes: config.cache.memoryBytes, ttlMs: config.cache.ttlSeconds * 1000 });
+  const cache = new TieredCache(memoryCache, redis ? [redis] : []);
   const converter = new Converter(pool, new VideoConverter(config.limits.ffmpegPath));
   const stickers = new StickerService({
-    telegram,
+    files,
     converter,
-    memory: memoryCache,
-    maxFileBytes: config.limits.maxFileBytes,
+    cache,
+    coordinated: new CoordinatedFetch(redis?.fetchLock, bus),
     endpointTimeoutMs: config.limits.endpointTimeoutMs,
-    filePathTtlMs: config.cache.filePathTtlMs,
-    redis,
     bus,
   });
 

@@ -5,3 +5,10 @@ export interface TelegramFile {
   fileSize?: number;
   filePath?: string;
 }
+
+/** Telegram's file_path for a file_id, kept where other processes or replicas can read it. */
+export interface FilePathStore {
+  get(fileId: string): Promise<TelegramFile | undefined>;
+  set(fileId: string, file: TelegramFile, ttlMs: number): Promise<void>;
+  forget(fileId: string): Promise<void>;
+}

@@ -1,4 +1,5 @@
 import type { StickerEntry } from '../model/entry.js';
+import type { StoredEntry } from '../model/tiers.js';
 import { setBounded } from '../bounded-map.js';
 import { escapeGlob, type RedisConnection } from './connection.js';
 import { decodeEntry, encodeEntry } from './codec.js';
@@ -6,8 +7,6 @@ import { decodeEntry, encodeEntry } from './codec.js';
 const DEFAULT_VARIANT = 'default'; // the sticker as stored: TGS gzip bytes, or the file as Telegram has it
 /** file_id -> file_unique_id mappings remembered per process (a file_id always names the same sticker). */
 const MAX_REMEMBERED_IDS = 100_000;
-
-export type StoredEntry = Omit<StickerEntry, 'bytes' | 'etagGzip'>;
 
 /**
  * Cache entries in Redis: one binary value per (file_unique_id, variant), found from a file_id through its

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FetchFailure } from '../model/events.js';
+import type { FetchLock } from '../model/tiers.js';
 import type { Client, RedisConnection, Script } from './connection.js';
 
 // Releases the lock only if it is still ours; with a failure given, records it first in the same atomic
@@ -16,8 +17,12 @@ return 0`,
 const FAILURE_TTL_MS = 2000;
 
 /** The cross-replica fetch lock: one replica fetches a sticker from Telegram while the others wait. */
-export class FetchLock {
+export class RedisFetchLock implements FetchLock {
   constructor(private readonly conn: RedisConnection) {}
+
+  get available(): boolean {
+    return this.conn.available;
+  }
 
   /** SET NX PX: a token when this caller now owns the fetch of fileId; 'held' when another does; 'error' when Redis failed. */
   async lock(fileId: string, ttlMs: number): Promise<string | 'held' | 'error'> {

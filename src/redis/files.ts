@@ -1,8 +1,8 @@
-import type { TelegramFile } from '../model/telegram-file.js';
+import type { FilePathStore, TelegramFile } from '../model/telegram-file.js';
 import type { RedisConnection } from './connection.js';
 
 /** Telegram's file_path for a file_id, shared by the replicas for as long as Telegram keeps it valid. */
-export class SharedFilePaths {
+export class SharedFilePaths implements FilePathStore {
   constructor(private readonly conn: RedisConnection) {}
 
   async get(fileId: string): Promise<TelegramFile | undefined> {

@@ -2,11 +2,13 @@ import type { RedisConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { RedisConnection, type Client } from './connection.js';
 import { RedisEntries } from './entries.js';
-import { FetchLock, RELEASE_LOCK } from './fetch-lock.js';
+import { RedisFetchLock, RELEASE_LOCK } from './fetch-lock.js';
 import { TelegramBudget, TAKE_BUDGET } from './budget.js';
 import { SharedFilePaths } from './files.js';
 import { RedisEvents } from './events.js';
 import { clearOurKeys, serverStats } from './admin.js';
+import type { StickerEntry } from '../model/entry.js';
+import type { SharedTier, StoredEntry } from '../model/tiers.js';
 
 export interface RedisCounters {
   hits: number;
@@ -21,10 +23,10 @@ export interface RedisCounters {
  * Every command is bounded and every failure is a miss (connection.ts): Redis trouble degrades the service
  * to the in-process tier and Telegram, it never fails a request.
  */
-export class RedisTier {
+export class RedisTier implements SharedTier {
   readonly #conn: RedisConnection;
   readonly entries: RedisEntries;
-  readonly fetchLock: FetchLock;
+  readonly fetchLock: RedisFetchLock;
   readonly budget: TelegramBudget;
   readonly files: SharedFilePaths;
   /** The bus between every worker of every replica. */
@@ -33,7 +35,7 @@ export class RedisTier {
   constructor(cfg: RedisConfig, opts: { ttlSeconds: number; logger: Logger }) {
     this.#conn = new RedisConnection(cfg, opts.logger, { releaseLock: RELEASE_LOCK, takeBudget: TAKE_BUDGET });
     this.entries = new RedisEntries(this.#conn, opts.ttlSeconds);
-    this.fetchLock = new FetchLock(this.#conn);
+    this.fetchLock = new RedisFetchLock(this.#conn);
     this.budget = new TelegramBudget(this.#conn);
     this.files = new SharedFilePaths(this.#conn);
     this.events = new RedisEvents(this.#conn);
@@ -60,13 +62,25 @@ export class RedisTier {
     return this.#conn.waitReady(ms, [this.events.subscribed]);
   }
 
+  get(fileId: string, variant?: string): Promise<StoredEntry | undefined> {
+    return this.entries.get(fileId, variant);
+  }
+
+  getByUid(fileId: string, uid: string): Promise<StoredEntry | undefined> {
+    return this.entries.getByUid(fileId, uid);
+  }
+
+  set(fileId: string, entry: StickerEntry, variant?: string): Promise<void> {
+    return this.entries.set(fileId, entry, variant);
+  }
+
   /** Removes every variant of the sticker behind fileId, its id mapping and its file_path. Returns its file_unique_id. */
-  deleteSticker(fileId: string): Promise<string | undefined> {
+  delete(fileId: string): Promise<string | undefined> {
     return this.entries.delete(fileId, [this.files.key(fileId)]);
   }
 
   /** Removes our keys only (never FLUSHDB); returns how many went. */
-  clearAll(): Promise<number> {
+  clear(): Promise<number> {
     this.entries.forgetIds();
     return clearOurKeys(this.#conn);
   }

@@ -49,7 +49,7 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
     }
     const spec = resolveVariant(q, base.entry, maxOutput);
     if (spec.kind === 'as-stored') {
-      respond(reply, gzip ? base : await stickers.fetch(fileId, false, started), fileId, started);
+      respond(reply, await stickers.asStored(fileId, base, gzip, started), fileId, started);
       return;
     }
     respond(reply, await stickers.variant(fileId, base.entry, spec, started), fileId, started);
