@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { errors } from './errors.js';
+import { SERVER_TIMEOUT_CHECK_MS } from './limits.js';
 import type { ThreadPool } from './convert/pool.js';
 import type { Converter } from './convert/converter.js';
 import type { MemoryCache } from './cache/memory.js';
@@ -9,8 +10,10 @@ import type { StickerService } from './sticker/service.js';
 import type { StickerEntry } from './model/entry.js';
 import { localStats, type ProcessStats, type StatsCollector } from './stats.js';
 import type { RedisTier } from './redis/tier.js';
+import type { UploadBudget } from './upload/budget.js';
 import { createParts, type AppDeps, type Parts } from './parts.js';
 import { handleErrors } from './error-handler.js';
+import { limitRate } from './rate-limit.js';
 import { stickerRoutes } from './routes/stickers.js';
 import { healthRoutes } from './routes/health.js';
 import { formatRoutes } from './routes/formats.js';
@@ -29,6 +32,7 @@ declare module 'fastify' {
     memoryCache: MemoryCache<StickerEntry>;
     stats: StatsCollector;
     redis: RedisTier | undefined;
+    uploads: UploadBudget;
   }
 }
 
@@ -65,6 +69,10 @@ function createServer(config: Config, deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
     trustProxy: config.trustProxy, // off by default: a client must not pick its own identity via X-Forwarded-For
     forceCloseConnections: 'idle',
+    // Slow-header and slow-body sockets are closed within a second of their limit, not Node's 30 s check.
+    http: { headersTimeout: config.server.headersTimeoutMs, connectionsCheckingInterval: SERVER_TIMEOUT_CHECK_MS },
+    requestTimeout: config.server.requestTimeoutMs,
+    keepAliveTimeout: config.server.keepAliveTimeoutMs,
   });
 }
 
@@ -77,26 +85,11 @@ function decorate(app: FastifyInstance, config: Config, parts: Parts, stats: Sta
   app.decorate('memoryCache', parts.memoryCache);
   app.decorate('stats', stats);
   app.decorate('redis', parts.redis);
-}
-
-async function limitRate(app: FastifyInstance, config: Config, redis: RedisTier | undefined): Promise<void> {
-  if (!config.rateLimit.enabled) return;
-  const { max, windowMs } = config.rateLimit;
-  const rateLimit = (require('@fastify/rate-limit') as typeof import('@fastify/rate-limit')).default;
-  await app.register(rateLimit, {
-    max,
-    timeWindow: windowMs,
-    redis: redis?.sharedClient,
-    nameSpace: `${config.redis?.keyPrefix ?? 'sticker:'}rl:`,
-    // Redis trouble must not turn into refused requests: the limit is skipped instead.
-    skipOnError: true,
-    allowList: (req) => req.url.startsWith('/health') || req.url.startsWith('/metrics'),
-    errorResponseBuilder: () => errors.rateLimited(max, `${windowMs / 1000} s`),
-  });
+  app.decorate('uploads', parts.uploads);
 }
 
 /** This process's counters, as /cache/stats reports them. */
-function processStats({ memoryCache, telegram, stickers, pool, redis }: Parts): ProcessStats {
+function processStats({ memoryCache, telegram, stickers, pool, redis, uploads }: Parts): ProcessStats {
   const m = process.memoryUsage();
   return {
     pid: process.pid,
@@ -105,6 +98,7 @@ function processStats({ memoryCache, telegram, stickers, pool, redis }: Parts): 
     coalesced: stickers.coalesced,
     coalescedAcrossProcesses: stickers.coalescedAcrossProcesses,
     pool: pool.stats,
+    uploads: { bytesHeld: uploads.used, maxBytes: uploads.maxBytes, refusedBusy: uploads.refused },
     redis: redis ? { ...redis.counters } : { hits: 0, misses: 0, errors: 0, writes: 0, skippedTooLarge: 0 },
     process: { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, uptimeSec: Math.round(process.uptime()) },
   };

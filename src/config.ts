@@ -58,6 +58,12 @@ const schema = {
   FFMPEG_PATH: text({ min: 1 }).default('ffmpeg'),
   RENDERER: oneOf(RENDERERS).default('dotlottie'),
   MAX_UPLOAD_MB: number(0.001, 512).default(10),
+  UPLOAD_TIMEOUT_SEC: number(0.1, 3600).default(30),
+  UPLOAD_MIN_BYTES_PER_SEC: integer(0, 1024 ** 3).default(4096),
+  UPLOAD_MAX_INFLIGHT_MB: number(0.001, 1_000_000).default(64),
+  SERVER_HEADERS_TIMEOUT_SEC: number(0.1, 3600).default(10),
+  SERVER_REQUEST_TIMEOUT_SEC: number(0.1, 3600).default(60),
+  SERVER_KEEPALIVE_TIMEOUT_SEC: number(0.1, 3600).default(72),
   REDIS_ENABLED: boolean.default(true),
   REDIS_URL: url(['redis', 'rediss']).optional(),
   REDIS_HOST: text({ min: 1 }).optional(),
@@ -70,9 +76,13 @@ const schema = {
   REDIS_MAX_CONNECTIONS: integer(1, 64).default(1),
   REDIS_MAX_FILE_SIZE_MB: number(0, 512).default(10),
   REDIS_TIMEOUT_MS: integer(10, 60_000).default(500),
+  REDIS_REQUEST_BUDGET_MS: integer(10, 600_000).default(1000),
+  REDIS_BREAKER_SEC: number(0, 3600).default(5),
   RATE_LIMIT_ENABLED: boolean.default(false),
   RATE_LIMIT_REQUESTS: integer(1, 10_000_000).default(100),
   RATE_LIMIT_WINDOW_SEC: number(1, 86_400).default(60),
+  RATE_LIMIT_CONVERSIONS: integer(0, 10_000_000).default(30),
+  RATE_LIMIT_FAIL_OPEN: boolean.default(false),
   TRUST_PROXY: boolean.default(false),
   ADMIN_TOKEN: text({ min: 16 }).optional(),
 };
@@ -94,7 +104,16 @@ export type Config = Readonly<{
     baseRetryDelayMs: number;
     maxRetryDelayMs: number;
   }>;
-  server: Readonly<{ host: string; port: number; logLevel: string; workers: number }>;
+  server: Readonly<{
+    host: string;
+    port: number;
+    logLevel: string;
+    workers: number;
+    /** How long a client may take to send a request's headers, the whole request, and how long an idle keep-alive connection stays open. */
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+  }>;
   limits: Readonly<{
     maxFileBytes: number;
     maxLottieBytes: number;
@@ -111,13 +130,16 @@ export type Config = Readonly<{
     /** The ffmpeg binary for video stickers. */
     ffmpegPath: string;
   }>;
+  /** POST /convert bodies: the time one may take, the slowest pace accepted, the bytes all uploads of a process may hold. */
+  upload: Readonly<{ timeoutMs: number; minBytesPerSec: number; maxInflightBytes: number }>;
   /** renderer: the Lottie renderer the pool threads use (lottie-web needs the optional node-canvas). */
   /** idleTimeoutMs: a thread with no task for this long exits (the next task starts one). */
   pool: Readonly<{ threads: number; queueMax: number; renderer: RendererName; idleTimeoutMs: number }>;
   cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number }>;
   /** Undefined when no Redis is configured (or REDIS_ENABLED=false): the in-process tier works alone. */
   redis: RedisConfig | undefined;
-  rateLimit: Readonly<{ enabled: boolean; max: number; windowMs: number }>;
+  /** conversions: engine runs allowed per client per window (0: only the general limit); failOpen: without Redis, no limit at all. */
+  rateLimit: Readonly<{ enabled: boolean; max: number; windowMs: number; conversions: number; failOpen: boolean; workers: number }>;
   trustProxy: boolean;
   adminToken: string | undefined;
 }>;
@@ -137,6 +159,10 @@ export type RedisConfig = Readonly<{
   connections: number;
   maxValueBytes: number;
   commandTimeoutMs: number;
+  /** All the Redis commands of one request together. */
+  requestBudgetMs: number;
+  /** After a command times out, Redis is skipped for this long (then tried again). */
+  breakerMs: number;
 }>;
 
 const parseSettings = (env: Record<string, string | undefined>) => readSettings(schema, env);
@@ -153,6 +179,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration: ${err.setting}=${shown}: expected ${err.expected}`);
   }
   const workers = e.WORKERS;
+  // Node refuses a headers timeout longer than the request timeout.
+  if (e.SERVER_HEADERS_TIMEOUT_SEC > e.SERVER_REQUEST_TIMEOUT_SEC) {
+    throw new ConfigError(`Invalid configuration: SERVER_HEADERS_TIMEOUT_SEC=${e.SERVER_HEADERS_TIMEOUT_SEC} exceeds SERVER_REQUEST_TIMEOUT_SEC=${e.SERVER_REQUEST_TIMEOUT_SEC}`);
+  }
   const threads = e.MAX_PROCESS_WORKERS ?? Math.max(1, Math.round(cpus / workers));
   const sec = 1000;
   const apiBaseUrl = stripSlashes(e.TELEGRAM_API_BASE_URL);
@@ -169,7 +199,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       baseRetryDelayMs: e.BASE_RETRY_DELAY * sec,
       maxRetryDelayMs: Math.max(e.MAX_RETRY_DELAY, e.BASE_RETRY_DELAY) * sec,
     },
-    server: { host: e.SERVER_HOST, port: e.SERVER_PORT, logLevel: e.LOG_LEVEL, workers },
+    server: {
+      host: e.SERVER_HOST,
+      port: e.SERVER_PORT,
+      logLevel: e.LOG_LEVEL,
+      workers,
+      headersTimeoutMs: e.SERVER_HEADERS_TIMEOUT_SEC * sec,
+      requestTimeoutMs: e.SERVER_REQUEST_TIMEOUT_SEC * sec,
+      keepAliveTimeoutMs: e.SERVER_KEEPALIVE_TIMEOUT_SEC * sec,
+    },
     limits: {
       maxFileBytes: Math.floor(e.MAX_FILE_SIZE_MB * 1024 * 1024),
       maxLottieBytes: e.MAX_LOTTIE_BYTES,
@@ -181,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxUploadBytes: e.UPLOAD_ENABLED ? Math.floor(e.MAX_UPLOAD_MB * 1024 * 1024) : undefined,
       ffmpegPath: e.FFMPEG_PATH,
     },
+    upload: { timeoutMs: e.UPLOAD_TIMEOUT_SEC * sec, minBytesPerSec: e.UPLOAD_MIN_BYTES_PER_SEC, maxInflightBytes: Math.floor(e.UPLOAD_MAX_INFLIGHT_MB * 1024 * 1024) },
     pool: { threads, queueMax: e.RENDER_QUEUE_MAX, renderer: e.RENDERER, idleTimeoutMs: e.POOL_IDLE_TIMEOUT_SEC * sec },
     cache: {
       ttlSeconds: Math.round(e.CACHE_TTL_DAYS * 86400),
@@ -201,9 +240,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
             connections: e.REDIS_MAX_CONNECTIONS,
             maxValueBytes: Math.floor(e.REDIS_MAX_FILE_SIZE_MB * 1024 * 1024),
             commandTimeoutMs: e.REDIS_TIMEOUT_MS,
+            requestBudgetMs: e.REDIS_REQUEST_BUDGET_MS,
+            breakerMs: e.REDIS_BREAKER_SEC * sec,
           }
         : undefined,
-    rateLimit: { enabled: e.RATE_LIMIT_ENABLED, max: e.RATE_LIMIT_REQUESTS, windowMs: e.RATE_LIMIT_WINDOW_SEC * sec },
+    rateLimit: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      max: e.RATE_LIMIT_REQUESTS,
+      windowMs: e.RATE_LIMIT_WINDOW_SEC * sec,
+      conversions: e.RATE_LIMIT_CONVERSIONS,
+      failOpen: e.RATE_LIMIT_FAIL_OPEN,
+      workers,
+    },
     trustProxy: e.TRUST_PROXY,
     adminToken: e.ADMIN_TOKEN || undefined,
   });

@@ -1,17 +1,30 @@
 import { errors } from './errors.js';
 
-/** A point in time after which work for a request is abandoned; its signal aborts with a 504 AppError. */
+/**
+ * A point in time after which work for a request is abandoned; its signal aborts with a 504 AppError, or
+ * earlier with the reason of the `cancel` signal (nobody waits for the work any more).
+ */
 export class Deadline {
   readonly at: number;
   readonly signal: AbortSignal;
   readonly #timer: NodeJS.Timeout;
+  readonly #unlink: (() => void) | undefined;
 
-  constructor(readonly ms: number) {
+  constructor(
+    readonly ms: number,
+    cancel?: AbortSignal,
+  ) {
     this.at = Date.now() + ms;
     const ac = new AbortController();
     this.signal = ac.signal;
     this.#timer = setTimeout(() => ac.abort(errors.timeout(ms)), ms);
     this.#timer.unref();
+    if (cancel) {
+      const onCancel = () => ac.abort(cancel.reason);
+      if (cancel.aborted) onCancel();
+      else cancel.addEventListener('abort', onCancel, { once: true });
+      this.#unlink = () => cancel.removeEventListener('abort', onCancel);
+    }
   }
 
   remaining(): number {
@@ -20,6 +33,7 @@ export class Deadline {
 
   dispose(): void {
     clearTimeout(this.#timer);
+    this.#unlink?.();
   }
 }
 

@@ -23,6 +23,13 @@ export function detectFormat(b: Uint8Array): InputFormat | undefined {
   return undefined;
 }
 
+/** A plain Lottie JSON document (an upload of a .json file): an object, after an optional BOM and whitespace. */
+export function looksLikeJson(b: Uint8Array): boolean {
+  let i = b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  while (i < b.length && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0a || b[i] === 0x0d)) i++;
+  return b[i] === 0x7b; // {
+}
+
 function ascii(b: Uint8Array, from: number, to: number): string {
   return String.fromCharCode(...b.subarray(from, to));
 }

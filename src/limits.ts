@@ -17,3 +17,13 @@ export const MAX_PRECOMP_NESTING = 64;
 export const MAX_VIDEO_OUTPUT_BYTES = 256 * 1024 * 1024;
 /** Most pixels libvips may decode from one still image (a header can declare gigapixels in a few bytes). */
 export const MAX_INPUT_PIXELS = 64 * 1024 * 1024;
+/** An upload's pace (UPLOAD_MIN_BYTES_PER_SEC) is checked over windows this long. */
+export const UPLOAD_PACE_WINDOW_MS = 5000;
+/** A multipart body may exceed MAX_UPLOAD_MB by this much: boundaries, part headers, other small fields. */
+export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
+/** How often Node looks for sockets past the header and request timeouts (its default is 30 s). */
+export const SERVER_TIMEOUT_CHECK_MS = 1000;
+/** While Telegram rejects the bot token, readiness asks getMe again at most this often. */
+export const TOKEN_RECHECK_MS = 5000;
+/** Time limit of that getMe. */
+export const TOKEN_CHECK_TIMEOUT_MS = 3000;

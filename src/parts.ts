@@ -15,6 +15,7 @@ import { StickerService } from './sticker/service.js';
 import type { StickerEntry } from './model/entry.js';
 import type { RedisTier } from './redis/tier.js';
 import { localBus } from './bus.js';
+import { UploadBudget } from './upload/budget.js';
 import type { Bus } from './model/events.js';
 import type { StatsCollector } from './stats.js';
 
@@ -36,6 +37,8 @@ export interface Parts {
   memoryCache: MemoryCache<StickerEntry>;
   converter: Converter;
   stickers: StickerService;
+  /** The memory POST /convert bodies may hold in this process. */
+  uploads: UploadBudget;
   close(): Promise<void>;
 }
 
@@ -96,6 +99,8 @@ export function createParts(app: FastifyInstance, config: Config, deps: AppDeps)
       })
     : undefined;
   if (!telegram) app.log.warn('TELEGRAM_BOT_TOKEN is not set: /stickers answers 503 until it is configured');
+  // Readiness learns a rejected token at start, not at the first request (in the background: start is not held up).
+  else app.addHook('onReady', async () => void telegram.checkToken().then(() => telegram.tokenRejected && app.log.error('Telegram rejects TELEGRAM_BOT_TOKEN (401): /health/ready answers 503')));
 
   const files = telegram && new TelegramFiles({ telegram, filePathTtlMs: config.cache.filePathTtlMs, maxFileBytes: config.limits.maxFileBytes, shared: redis?.files });
   const memoryCache = new MemoryCache<StickerEntry>({ maxBytes: config.cache.memoryBytes, ttlMs: config.cache.ttlSeconds * 1000 });
@@ -107,6 +112,7 @@ export function createParts(app: FastifyInstance, config: Config, deps: AppDeps)
     cache,
     coordinated: new CoordinatedFetch(redis?.fetchLock, bus),
     endpointTimeoutMs: config.limits.endpointTimeoutMs,
+    sharedBudgetMs: config.redis?.requestBudgetMs ?? Infinity,
     bus,
   });
 
@@ -117,6 +123,7 @@ export function createParts(app: FastifyInstance, config: Config, deps: AppDeps)
     memoryCache,
     converter,
     stickers,
+    uploads: new UploadBudget(config.upload.maxInflightBytes),
     async close() {
       for (const close of owned.reverse()) await close();
     },

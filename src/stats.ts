@@ -9,6 +9,8 @@ export interface ProcessStats {
   coalesced: number;
   coalescedAcrossProcesses: number;
   pool: { threads: number; queued: number; completed: number };
+  /** POST /convert bodies this process holds, and its bound (UPLOAD_MAX_INFLIGHT_MB). */
+  uploads: { bytesHeld: number; maxBytes: number; refusedBusy: number };
   redis: { hits: number; misses: number; errors: number; writes: number; skippedTooLarge: number };
   process: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; uptimeSec: number };
 }

@@ -49,5 +49,5 @@ test('bad usage exits 2 with a message', () => {
   assert.equal(run('convert').status, 2);
   const r = run('convert', 'nowhere.tgs', '--size', '2');
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /"size": an integer from 16/);
+  assert.match(r.stderr, /"size": a decimal integer from 16/);
 });

@@ -17,7 +17,7 @@ const rejects = (p: Promise<unknown>, code: string, re: RegExp) =>
 test('real stickers decode in a worker thread to their Lottie JSON and metadata', async () => {
   for (const name of ['sticker_01.tgs', 'sticker_04.tgs', 'sticker_05.tgs', 'tiny_512_1s.tgs']) {
     const tgs = fixture(name);
-    const r = await pool.decodeTgs(new Uint8Array(tgs), true);
+    const r = await pool.decodeTgs(new Uint8Array(tgs), { wantJson: true });
     assert.deepEqual(r.gzip, tgs, name);
     assert.deepEqual(r.json, gunzipSync(tgs));
     const doc = JSON.parse(r.json!.toString());
@@ -27,7 +27,7 @@ test('real stickers decode in a worker thread to their Lottie JSON and metadata'
 });
 
 test('without wantJson only the metadata and the gzip bytes come back', async () => {
-  const r = await pool.decodeTgs(new Uint8Array(fixture('sticker_05.tgs')), false);
+  const r = await pool.decodeTgs(new Uint8Array(fixture('sticker_05.tgs')), { wantJson: false });
   assert.equal(r.json, undefined);
   assert.equal(r.info.width, 512);
 });
@@ -35,7 +35,7 @@ test('without wantJson only the metadata and the gzip bytes come back', async ()
 test('a gzip bomb is stopped at MAX_LOTTIE_BYTES', async () => {
   const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20)); // 64 MiB of spaces in ~64 KB
   assert.ok(bomb.length < 100 * 1024);
-  await rejects(pool.decodeTgs(bomb, false), 'LOTTIE_TOO_LARGE', /exceeds 2097152 bytes/);
+  await rejects(pool.decodeTgs(bomb, { wantJson: false }), 'LOTTIE_TOO_LARGE', /exceeds 2097152 bytes/);
 });
 
 test('absurd dimensions, frame rates and empty animations are refused', async () => {
@@ -50,13 +50,13 @@ test('absurd dimensions, frame rates and empty animations are refused', async ()
     [{ ...base, layers: 'x' }, /layers/],
     [{ ...base, w: 'wide' }, /"w"/],
   ];
-  for (const [doc, re] of bad) await rejects(pool.decodeTgs(gzipSync(JSON.stringify(doc)), false), 'CORRUPT_STICKER', re);
+  for (const [doc, re] of bad) await rejects(pool.decodeTgs(gzipSync(JSON.stringify(doc)), { wantJson: false }), 'CORRUPT_STICKER', re);
 });
 
 test('deeply nested JSON neither crashes the thread nor the process', async () => {
   const deep = '['.repeat(200_000) + ']'.repeat(200_000);
-  await rejects(pool.decodeTgs(gzipSync(deep), false), 'CORRUPT_STICKER', /./);
-  const ok = await pool.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false);
+  await rejects(pool.decodeTgs(gzipSync(deep), { wantJson: false }), 'CORRUPT_STICKER', /./);
+  const ok = await pool.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), { wantJson: false });
   assert.equal(ok.info.frames, 60);
 });
 
@@ -64,7 +64,7 @@ test('a full queue is refused at once with 503', async () => {
   const small = new ThreadPool({ threads: 1, queueMax: 1, taskTimeoutMs: 10_000, maxLottieBytes: 1 << 20 });
   try {
     const tgs = fixture('sticker_04.tgs');
-    const results = await Promise.allSettled(Array.from({ length: 6 }, () => small.decodeTgs(new Uint8Array(tgs), true)));
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => small.decodeTgs(new Uint8Array(tgs), { wantJson: true })));
     const refused = results.filter((r) => r.status === 'rejected');
     assert.ok(refused.length > 0, 'some tasks were refused');
     for (const r of refused) assert.equal(((r as PromiseRejectedResult).reason as AppError).statusCode, 503);
@@ -110,10 +110,10 @@ test('an idle pool holds no thread: threads start with work and exit after POOL_
   const idle = new ThreadPool({ threads: 1, queueMax: 4, taskTimeoutMs: 30_000, maxLottieBytes: 1 << 20, idleTimeoutMs: 200 });
   try {
     assert.deepEqual(idle.threadIds, [], 'none before any task');
-    await idle.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false);
+    await idle.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), { wantJson: false });
     assert.equal(idle.threadIds.length, 1);
     await eventually(() => idle.threadIds.length === 0);
-    const again = await idle.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false);
+    const again = await idle.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), { wantJson: false });
     assert.equal(again.info.frames, 60, 'the next task starts a thread again');
   } finally {
     await idle.close();
@@ -124,9 +124,9 @@ test('decoding is never stopped by terminating its thread (Node aborts inside zl
   const quick = new ThreadPool({ threads: 1, queueMax: 16, taskTimeoutMs: 1, maxLottieBytes: 64 * 1024 * 1024 });
   try {
     const heavy = gzipSync(JSON.stringify({ w: 512, h: 512, fr: 60, ip: 0, op: 60, layers: Array.from({ length: 300_000 }, (_, i) => ({ ind: i })) }));
-    await quick.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), false).catch(() => undefined); // thread up
+    await quick.decodeTgs(new Uint8Array(fixture('tiny_512_1s.tgs')), { wantJson: false }).catch(() => undefined); // thread up
     const before = quick.threadIds;
-    for (let i = 0; i < 5; i++) await assert.rejects(quick.decodeTgs(heavy, true), (e: unknown) => e instanceof AppError && e.statusCode === 504);
+    for (let i = 0; i < 5; i++) await assert.rejects(quick.decodeTgs(heavy, { wantJson: true }), (e: unknown) => e instanceof AppError && e.statusCode === 504);
     assert.deepEqual(quick.threadIds, before, 'the same thread, never terminated');
   } finally {
     await quick.close();

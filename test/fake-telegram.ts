@@ -24,6 +24,9 @@ export type Fault =
 export class FakeTelegram {
   readonly files = new Map<string, FakeFile>();
   readonly calls = { getFile: 0, download: 0 };
+  getMeCalls = 0;
+  /** Answer 401 to everything, as Telegram does for a revoked token. */
+  revoked = false;
   /** When each call arrived (Date.now()), both endpoints. */
   readonly callTimes: number[] = [];
   /** Faults consumed one per call, in order, for each endpoint. */
@@ -80,6 +83,13 @@ export class FakeTelegram {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // getMe (the service's token check) is answered apart: it is not counted as a call.
+    const me = /^\/bot([^/]+)\/getMe$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
+    if (me) {
+      this.getMeCalls++;
+      if (me[1] !== this.token || this.revoked) return json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
+      return json(res, 200, { ok: true, result: { id: 123456, is_bot: true, first_name: 'fake', username: 'fake_bot' } });
+    }
     this.inFlight++;
     this.callTimes.push(Date.now());
     this.onCall?.();
@@ -92,7 +102,7 @@ export class FakeTelegram {
         this.calls.getFile++;
         if (await this.#fault(this.faults.getFile.shift(), res)) return;
         await this.#pause(this.delayMs);
-        if (api[1] !== this.token) return json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
+        if (api[1] !== this.token || this.revoked) return json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
         const fileId = url.searchParams.get('file_id') ?? '';
         const f = this.files.get(fileId);
         if (!f) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: invalid file_id' });

@@ -21,7 +21,7 @@ const shape = { ddd: 0, ind: 1, ty: 4, sr: 1, ip: 0, op: 10, st: 0, ks, shapes: 
 export function hostileFiles(): HostileFile[] {
   const gz = (doc: unknown) => gzipSync(typeof doc === 'string' ? doc : JSON.stringify(doc));
   return [
-    { name: 'no-known-format', data: Buffer.from('hello, this is not a sticker at all'), status: 422, says: /not a TGS, WebP, WebM, PNG, JPEG or GIF/ },
+    { name: 'no-known-format', data: Buffer.from('hello, this is not a sticker at all'), status: 422, says: /not a TGS, Lottie JSON, WebP, WebM, PNG, JPEG or GIF/ },
     { name: 'not-gzip', data: Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3]), Buffer.alloc(64, 0xff)]) /* a gzip header, then a reserved deflate block type */, status: 422, says: /not valid gzip/ },
     { name: 'truncated', data: fixture('sticker_01.tgs').subarray(0, 5000), status: 422, says: /gzip stream is incomplete/ },
     { name: 'bomb', data: gzipSync(Buffer.alloc(80 * 1024 * 1024, 0x20)), status: 413, says: /exceeds \d+ bytes/ },

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -49,6 +49,24 @@ for (const renderer of availableRenderers()) describe(`Lottie expressions are ne
     t = await buildTestApp({ RENDERER: renderer });
   });
   after(() => t.close());
+
+  test('served Lottie never carries an expression: gzip and identity, from Telegram and from an upload', async () => {
+    const probe = "process.getBuiltinModule('fs').writeFileSync('/tmp/pwned', 'x'); 100";
+    const tgs = gzipSync(JSON.stringify(redSquare(probe)));
+    t.fake.add(fid('expr-served'), { data: tgs });
+    const gz = await t.app.inject({ url: `/stickers/${fid('expr-served')}`, headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.notDeepEqual(gz.rawPayload, tgs, 'a file with an expression is re-compressed without it');
+    const identity = await t.app.inject({ url: `/stickers/${fid('expr-served')}` });
+    for (const text of [gunzipSync(gz.rawPayload).toString(), identity.payload]) {
+      assert.doesNotMatch(text, /getBuiltinModule/);
+      assert.equal(JSON.parse(text).layers[0].ks.o.k, 100, 'the rest of the document is intact');
+    }
+    const upload = await t.app.inject({ method: 'POST', url: '/convert?format=lottie', payload: tgs });
+    assert.doesNotMatch(upload.payload, /getBuiltinModule/);
+    const original = await t.app.inject({ url: `/stickers/${fid('expr-served')}?format=original` });
+    assert.doesNotMatch(gunzipSync(original.rawPayload).toString(), /getBuiltinModule/, 'format=original is the cleaned TGS');
+  });
 
   test('a layer effect is not drawn: a blurred square renders as the plain square, as in Telegram', async () => {
     // A 50 px square in the middle of the canvas, so a blur would spread it over the transparent border.

@@ -1,11 +1,22 @@
 import { AppError, errors } from '../errors.js';
 import { sleep, type Deadline } from '../deadline.js';
 import type { Bus, BusEvent, FetchFailure } from '../model/events.js';
-import type { FetchLock } from '../model/tiers.js';
+import type { FetchLock, StoreBudget } from '../model/tiers.js';
 import type { StickerEntry } from '../model/entry.js';
 
 /** How often a waiter looks again without a message: covers a lost message and an owner that died. */
 const POLL_MS = 100;
+
+export interface CoordinatedRun {
+  /** How long the lock is held at most (an owner that dies lets it expire). */
+  lockMs: number;
+  deadline: Deadline;
+  /** The entry, if another process has stored it. */
+  stored: () => Promise<StickerEntry | undefined>;
+  /** Fetches and stores it. */
+  fetch: () => Promise<StickerEntry>;
+  budget?: StoreBudget;
+}
 
 const failureError = (f: FetchFailure) => new AppError(f.code, f.status, f.message, f.retryAfter);
 
@@ -39,19 +50,20 @@ export class CoordinatedFetch {
    * The entry for fileId: from stored() if another process has put it there, else from fetch() run here
    * as the lock's owner (which stores it). Without a reachable lock, fetch() runs here at once.
    */
-  async run(fileId: string, lockMs: number, deadline: Deadline, stored: () => Promise<StickerEntry | undefined>, fetch: () => Promise<StickerEntry>): Promise<StickerEntry> {
+  async run(fileId: string, how: CoordinatedRun): Promise<StickerEntry> {
+    const { lockMs, deadline, stored, fetch, budget } = how;
     const lock = this.#lock;
     if (!lock?.available) return fetch();
     let waited = false;
     for (;;) {
-      const token = await lock.lock(fileId, lockMs);
+      const token = await lock.lock(fileId, lockMs, budget);
       if (token === 'error') return fetch();
-      if (token !== 'held') return this.#asOwner(lock, fileId, token, stored, fetch);
+      if (token !== 'held') return this.#asOwner(lock, fileId, token, how);
       const found = await stored();
       if (found) return found;
       // The owner records its failure atomically with releasing the lock: waiters get the same answer
       // instead of each asking Telegram in turn.
-      const failed = await lock.failure(fileId);
+      const failed = await lock.failure(fileId, budget);
       if (failed) throw failureError(failed);
       if (!waited) this.coalesced++;
       waited = true;
@@ -61,17 +73,21 @@ export class CoordinatedFetch {
     }
   }
 
-  async #asOwner(lock: FetchLock, fileId: string, token: string, stored: () => Promise<StickerEntry | undefined>, fetch: () => Promise<StickerEntry>): Promise<StickerEntry> {
+  async #asOwner(lock: FetchLock, fileId: string, token: string, { stored, fetch, deadline }: CoordinatedRun): Promise<StickerEntry> {
     let failure: FetchFailure | undefined;
+    let outOfTime = false;
     try {
       return (await stored()) ?? (await fetch());
     } catch (err) {
+      // Running out of time (or of waiters) is this process's failure, not the sticker's: others waiting
+      // with time left take the lock over instead of inheriting it.
+      outOfTime = deadline.signal.aborted;
       const e = err instanceof AppError ? err : errors.internal();
-      failure = { code: e.code, status: e.statusCode, message: e.message, retryAfter: e.retryAfter };
+      if (!outOfTime) failure = { code: e.code, status: e.statusCode, message: e.message, retryAfter: e.retryAfter };
       throw err;
     } finally {
       await lock.unlock(fileId, token, failure);
-      await this.#bus.publish(failure ? { type: 'failed', id: fileId, error: failure } : { type: 'ready', id: fileId });
+      if (!outOfTime) await this.#bus.publish(failure ? { type: 'failed', id: fileId, error: failure } : { type: 'ready', id: fileId });
     }
   }
 

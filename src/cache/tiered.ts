@@ -1,5 +1,5 @@
 import { makeEntry, type StickerEntry } from '../model/entry.js';
-import type { SharedTier, StoredEntry } from '../model/tiers.js';
+import type { SharedTier, StoreBudget, StoredEntry } from '../model/tiers.js';
 import type { MemoryCache } from './memory.js';
 
 /** The in-process key of a sticker as stored (no variant) or of one of its variants. */
@@ -26,24 +26,24 @@ export class TieredCache {
   }
 
   /** The first tier holding the entry, the in-process one included (without counting it again). */
-  async get(fileId: string, variant?: string): Promise<StickerEntry | undefined> {
-    return this.memory.peek(localKey(fileId, variant)) ?? this.shared(fileId, variant);
+  async get(fileId: string, variant?: string, budget?: StoreBudget): Promise<StickerEntry | undefined> {
+    return this.memory.peek(localKey(fileId, variant)) ?? this.shared(fileId, variant, budget);
   }
 
   /** The shared tiers only, for a caller that has just missed in process. */
-  shared(fileId: string, variant?: string): Promise<StickerEntry | undefined> {
-    return this.#first(fileId, variant, (tier) => tier.get(fileId, variant));
+  shared(fileId: string, variant?: string, budget?: StoreBudget): Promise<StickerEntry | undefined> {
+    return this.#first(fileId, variant, budget, (tier) => tier.get(fileId, variant, budget));
   }
 
   /** The sticker another of its file_ids stored under its file_unique_id, if a shared tier has it. */
-  byUid(fileId: string, uid: string): Promise<StickerEntry | undefined> {
-    return this.#first(fileId, undefined, (tier) => tier.getByUid(fileId, uid));
+  byUid(fileId: string, uid: string, budget?: StoreBudget): Promise<StickerEntry | undefined> {
+    return this.#first(fileId, undefined, budget, (tier) => tier.getByUid(fileId, uid, budget));
   }
 
   /** Write-through to every tier. */
-  async set(fileId: string, entry: StickerEntry, variant?: string): Promise<void> {
+  async set(fileId: string, entry: StickerEntry, variant?: string, budget?: StoreBudget): Promise<void> {
     this.memory.set(localKey(fileId, variant), entry);
-    for (const tier of this.#shared) await tier.set(fileId, entry, variant);
+    for (const tier of this.#shared) await tier.set(fileId, entry, variant, budget);
   }
 
   /** The in-process tier only: a representation made from what the shared tiers already hold. */
@@ -75,13 +75,13 @@ export class TieredCache {
     this.memory.clear();
   }
 
-  async #first(fileId: string, variant: string | undefined, read: (tier: SharedTier) => Promise<StoredEntry | undefined>): Promise<StickerEntry | undefined> {
+  async #first(fileId: string, variant: string | undefined, budget: StoreBudget | undefined, read: (tier: SharedTier) => Promise<StoredEntry | undefined>): Promise<StickerEntry | undefined> {
     for (let i = 0; i < this.#shared.length; i++) {
       const found = await read(this.#shared[i]);
       if (!found) continue;
       const entry = makeEntry(found);
       this.memory.set(localKey(fileId, variant), entry);
-      for (const above of this.#shared.slice(0, i)) await above.set(fileId, entry, variant);
+      for (const above of this.#shared.slice(0, i)) await above.set(fileId, entry, variant, budget);
       return entry;
     }
     return undefined;

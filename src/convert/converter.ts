@@ -1,5 +1,5 @@
 import { errors } from '../errors.js';
-import { contentTypes, detectFormat } from '../formats.js';
+import { contentTypes, detectFormat, looksLikeJson } from '../formats.js';
 import { makeEntry, type StickerEntry } from '../model/entry.js';
 import type { ConvertSpec } from '../model/variant.js';
 import type { ThreadPool } from './pool.js';
@@ -16,15 +16,18 @@ export class Converter {
     private readonly video: VideoConverter = new VideoConverter(),
   ) {}
 
-  /** The sticker as stored: TGS decoded and validated (Lottie), anything else as it is. Throws 422 for unknown bytes. */
+  /**
+   * The sticker as stored: a TGS (or a plain Lottie JSON, stored as a TGS) decoded, validated and cleaned;
+   * anything else as it is. Throws 422 for unknown bytes.
+   */
   async stored(data: Buffer, fileUniqueId: string, wantJson: boolean, signal?: AbortSignal): Promise<StickerEntry> {
-    const format = detectFormat(data);
-    if (format === undefined) throw errors.unsupportedFormat('not a TGS, WebP, WebM, PNG, JPEG or GIF file');
-    if (format !== 'tgs') {
+    const format = detectFormat(data) ?? (looksLikeJson(data) ? 'json' : undefined);
+    if (format === undefined) throw errors.unsupportedFormat('not a TGS, Lottie JSON, WebP, WebM, PNG, JPEG or GIF file');
+    if (format !== 'tgs' && format !== 'json') {
       return makeEntry({ fileUniqueId, original: format, output: format, contentType: contentTypes[format], isConverted: false, conversionMs: 0, plain: data });
     }
     const started = performance.now();
-    const decoded = await this.pool.decodeTgs(data, wantJson, signal);
+    const decoded = await this.pool.decodeTgs(data, { wantJson, plainJson: format === 'json' }, signal);
     return makeEntry({
       fileUniqueId,
       original: 'tgs',
@@ -40,7 +43,7 @@ export class Converter {
 
   /** A stored TGS that lacks its JSON gets it (for clients that do not take gzip). */
   async withJson(entry: StickerEntry, signal?: AbortSignal): Promise<StickerEntry> {
-    const decoded = await this.pool.decodeTgs(entry.gzip!, true, signal);
+    const decoded = await this.pool.decodeTgs(entry.gzip!, { wantJson: true }, signal);
     return makeEntry({ ...entry, plain: decoded.json });
   }
 

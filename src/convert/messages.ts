@@ -10,10 +10,12 @@ export interface DecodeTgsTask {
   maxFrames: number;
   /** Return the decompressed JSON too (only when the asking client does not take gzip). */
   wantJson: boolean;
+  /** data is Lottie JSON itself (an upload), not gzip: it is validated, then compressed. */
+  plainJson?: boolean;
 }
 
 export type DecodeTgsResult =
-  | { ok: true; info: LottieInfo; json?: Uint8Array; gzip: Uint8Array }
+  | { ok: true; info: LottieInfo; json?: Uint8Array; gzip: Uint8Array; /** Unsafe things removed from the document (expressions...). */ removed: number }
   | { ok: false; reason: 'not-gzip' | 'truncated' | 'too-large' | 'not-json' | 'not-lottie'; detail: string; gzip: Uint8Array };
 
 /** Render one frame of a TGS to PNG. */

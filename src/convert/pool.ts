@@ -51,6 +51,8 @@ export interface DecodedTgs {
   info: LottieInfo;
   gzip: Buffer;
   json?: Buffer;
+  /** Unsafe things removed from the document; 0 when gzip is the input as it came. */
+  removed: number;
 }
 
 /** Main-thread facade of the worker-thread pool: bounded queue, per-task deadline, typed results. */
@@ -78,7 +80,7 @@ export class ThreadPool {
   }
 
   /** Decompress and validate a TGS off the event loop. Throws AppError (422, 503 or 504). */
-  async decodeTgs(data: Uint8Array, wantJson: boolean, signal?: AbortSignal): Promise<DecodedTgs> {
+  async decodeTgs(data: Uint8Array, opts: { wantJson: boolean; plainJson?: boolean }, signal?: AbortSignal): Promise<DecodedTgs> {
     const result = (await this.#run(
       () => {
         // A copy is moved to the thread, so the caller's bytes stay usable (and the task can run again).
@@ -89,7 +91,8 @@ export class ThreadPool {
           maxLottieBytes: this.#opts.maxLottieBytes,
           maxDimension: this.#opts.maxLottieDimension ?? DEFAULT_LIMITS.maxLottieDimension,
           maxFrames: this.#opts.maxFrames ?? DEFAULT_LIMITS.maxFrames,
-          wantJson,
+          wantJson: opts.wantJson,
+          plainJson: opts.plainJson,
         };
         return { task, transferList: [copy.buffer as ArrayBuffer] };
       },
@@ -102,7 +105,7 @@ export class ThreadPool {
     const gzip = Buffer.from(result.gzip.buffer, result.gzip.byteOffset, result.gzip.byteLength);
     if (!result.ok) throw result.reason === 'too-large' ? errors.lottieTooLarge(this.#opts.maxLottieBytes) : errors.corruptSticker(result.detail);
     const json = result.json && Buffer.from(result.json.buffer, result.json.byteOffset, result.json.byteLength);
-    return { info: result.info, gzip, json };
+    return { info: result.info, gzip, json, removed: result.removed };
   }
 
   /** One frame of a TGS as PNG. The gzip bytes are copied (the caller's stay cached). Throws AppError (422, 503, 504). */

@@ -1,3 +1,5 @@
+import type { StoreBudget } from './tiers.js';
+
 /** A file as Telegram's getFile describes it. */
 export interface TelegramFile {
   fileId: string;
@@ -8,7 +10,7 @@ export interface TelegramFile {
 
 /** Telegram's file_path for a file_id, kept where other processes or replicas can read it. */
 export interface FilePathStore {
-  get(fileId: string): Promise<TelegramFile | undefined>;
-  set(fileId: string, file: TelegramFile, ttlMs: number): Promise<void>;
+  get(fileId: string, budget?: StoreBudget): Promise<TelegramFile | undefined>;
+  set(fileId: string, file: TelegramFile, ttlMs: number, budget?: StoreBudget): Promise<void>;
   forget(fileId: string): Promise<void>;
 }

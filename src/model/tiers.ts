@@ -1,6 +1,14 @@
 import type { StickerEntry } from './entry.js';
 import type { FetchFailure } from './events.js';
 
+/**
+ * What one request may still spend on a shared store, ms (REDIS_REQUEST_BUDGET_MS): every command spends
+ * from it, and once it is gone the store is skipped (a miss, a no-op) for the rest of the request.
+ */
+export interface StoreBudget {
+  leftMs: number;
+}
+
 /** An entry as a shared tier gives it back; makeEntry() turns it into a StickerEntry again. */
 export type StoredEntry = Omit<StickerEntry, 'bytes' | 'etagGzip'>;
 
@@ -10,10 +18,10 @@ export type StoredEntry = Omit<StickerEntry, 'bytes' | 'etagGzip'>;
  * no-op: a tier in trouble never fails a request.
  */
 export interface SharedTier {
-  get(fileId: string, variant?: string): Promise<StoredEntry | undefined>;
+  get(fileId: string, variant?: string, budget?: StoreBudget): Promise<StoredEntry | undefined>;
   /** The sticker stored under its file_unique_id by another of its file_ids; remembers fileId for it on a hit. */
-  getByUid(fileId: string, uid: string): Promise<StoredEntry | undefined>;
-  set(fileId: string, entry: StickerEntry, variant?: string): Promise<void>;
+  getByUid(fileId: string, uid: string, budget?: StoreBudget): Promise<StoredEntry | undefined>;
+  set(fileId: string, entry: StickerEntry, variant?: string, budget?: StoreBudget): Promise<void>;
   /** Removes every variant of the sticker behind fileId; returns its file_unique_id when known. */
   delete(fileId: string): Promise<string | undefined>;
   /** Removes everything this tier holds for the service; returns how many keys or files went. */
@@ -25,9 +33,9 @@ export interface FetchLock {
   /** False while the lock's store is unreachable: callers fetch on their own. */
   readonly available: boolean;
   /** A token when the caller now owns the fetch; 'held' when another does; 'error' when the store failed. */
-  lock(fileId: string, ttlMs: number): Promise<string | 'held' | 'error'>;
-  /** Releases the lock if it is still ours, recording why the fetch failed (if it did) for the waiters. */
+  lock(fileId: string, ttlMs: number, budget?: StoreBudget): Promise<string | 'held' | 'error'>;
+  /** Releases the lock if it is still ours, recording why the fetch failed (if it did) for the waiters. Never skipped for a budget: waiters depend on it. */
   unlock(fileId: string, token: string, failure?: FetchFailure): Promise<void>;
   /** The failure the last owner recorded for fileId, for a short while after it gave up. */
-  failure(fileId: string): Promise<FetchFailure | undefined>;
+  failure(fileId: string, budget?: StoreBudget): Promise<FetchFailure | undefined>;
 }

@@ -1,6 +1,7 @@
 import { Redis, Cluster, type RedisOptions, type ClusterOptions } from 'ioredis';
 import type { RedisConfig } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { StoreBudget } from '../model/tiers.js';
 
 export type Client = Redis | Cluster;
 
@@ -28,6 +29,8 @@ export class RedisConnection {
   #wasAvailable = false;
   #everConnected = false;
   #closing = false;
+  /** Commands are skipped until then (performance.now()) after one timed out: REDIS_BREAKER_SEC. */
+  #skipUntil = 0;
 
   constructor(cfg: RedisConfig, logger: Logger, scripts: Record<string, Script>) {
     this.cfg = cfg;
@@ -43,8 +46,14 @@ export class RedisConnection {
     return `${this.cfg.keyPrefix}${rest}`;
   }
 
+  /** Connected, and not being skipped after a timeout. */
   get available(): boolean {
-    return this.#clients.some((c) => c.status === 'ready');
+    return !this.skipping && this.#clients.some((c) => c.status === 'ready');
+  }
+
+  /** Whether commands are skipped for now because one timed out. */
+  get skipping(): boolean {
+    return performance.now() < this.#skipUntil;
   }
 
   /** The first connection, for @fastify/rate-limit's store. */
@@ -68,20 +77,34 @@ export class RedisConnection {
     }
   }
 
-  /** Runs fn on a ready connection (round-robin); fallback when none is ready or the command fails. */
-  async safe<T>(fn: (c: Client) => Promise<T>, fallback: T): Promise<T> {
-    const c = this.#pick();
+  /**
+   * Runs fn on a ready connection (round-robin); fallback when none is ready, the command fails, Redis is
+   * being skipped after a timeout, or the request's budget runs out first (what it took is spent from it).
+   */
+  async safe<T>(fn: (c: Client) => Promise<T>, fallback: T, budget?: StoreBudget): Promise<T> {
+    const c = this.skipping || (budget && budget.leftMs <= 0) ? undefined : this.#pick();
     if (!c) {
       this.errors++;
       return fallback;
     }
+    const started = performance.now();
     try {
-      return await fn(c);
+      return budget ? await within(fn(c), budget.leftMs, fallback) : await fn(c);
     } catch (err) {
       this.errors++;
+      if ((err as Error).message === 'Command timed out') this.#skip();
       this.#log.debug({ err: (err as Error).message }, 'redis command failed');
       return fallback;
+    } finally {
+      if (budget) budget.leftMs -= performance.now() - started;
     }
+  }
+
+  /** A timed-out command: Redis is skipped for REDIS_BREAKER_SEC (then the next command tries it again). */
+  #skip(): void {
+    if (this.cfg.breakerMs <= 0 || this.skipping) return;
+    this.#skipUntil = performance.now() + this.cfg.breakerMs;
+    this.#log.warn({ seconds: this.cfg.breakerMs / 1000 }, 'redis timed out: skipping it for a while (in-process tier and Telegram only)');
   }
 
   /** Every master (one for a single node). */
@@ -160,6 +183,14 @@ export class RedisConnection {
     }
     return undefined;
   }
+}
+
+/** p's value, or fallback if it takes longer than ms (p goes on; its outcome is dropped). */
+function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  if (ms >= 2 ** 31) return p; // beyond what a timer can hold: no budget to speak of
+  let timer: NodeJS.Timeout;
+  p.catch(() => {}); // settled after the race was lost: nobody waits for it
+  return Promise.race([p, new Promise<T>((r) => (timer = setTimeout(r, ms, fallback)))]).finally(() => clearTimeout(timer));
 }
 
 /** pattern with Redis glob characters escaped, to match it literally. */

@@ -1,5 +1,5 @@
 import type { StickerEntry } from '../model/entry.js';
-import type { StoredEntry } from '../model/tiers.js';
+import type { StoreBudget, StoredEntry } from '../model/tiers.js';
 import { setBounded } from '../bounded-map.js';
 import { escapeGlob, type RedisConnection } from './connection.js';
 import { decodeEntry, encodeEntry } from './codec.js';
@@ -22,7 +22,7 @@ export class RedisEntries {
   ) {}
 
   /** The entry for a file_id; undefined on a miss or any failure. */
-  async get(fileId: string, variant = DEFAULT_VARIANT): Promise<StoredEntry | undefined> {
+  async get(fileId: string, variant = DEFAULT_VARIANT, budget?: StoreBudget): Promise<StoredEntry | undefined> {
     const found = await this.conn.safe(async (c) => {
       // The mapping is remembered here, so a hit is one GET.
       let uid = this.#uids.get(fileId);
@@ -33,25 +33,25 @@ export class RedisEntries {
       }
       const raw = await c.getBuffer(this.#entryKey(uid, variant));
       return raw === null ? undefined : decodeEntry(raw);
-    }, undefined);
+    }, undefined, budget);
     if (found) this.counters.hits++;
     else this.counters.misses++;
     return found;
   }
 
   /** The entry stored under a sticker's file_unique_id (another file_id of the same sticker may have put it there). */
-  async getByUid(fileId: string, uid: string): Promise<StoredEntry | undefined> {
+  async getByUid(fileId: string, uid: string, budget?: StoreBudget): Promise<StoredEntry | undefined> {
     const found = await this.conn.safe(async (c) => {
       const raw = await c.getBuffer(this.#entryKey(uid));
       if (raw === null) return undefined;
       await c.set(this.#idKey(fileId), uid, 'EX', Math.max(1, this.ttlSeconds));
       return decodeEntry(raw);
-    }, undefined);
+    }, undefined, budget);
     if (found) this.counters.hits++;
     return found;
   }
 
-  async set(fileId: string, entry: StickerEntry, variant = DEFAULT_VARIANT): Promise<void> {
+  async set(fileId: string, entry: StickerEntry, variant = DEFAULT_VARIANT, budget?: StoreBudget): Promise<void> {
     const value = encodeEntry(entry, false);
     if (value.length > this.conn.cfg.maxValueBytes) {
       this.counters.skippedTooLarge++;
@@ -64,7 +64,7 @@ export class RedisEntries {
       await c.set(this.#idKey(fileId), entry.fileUniqueId, 'EX', ttl);
       setBounded(this.#uids, fileId, entry.fileUniqueId, MAX_REMEMBERED_IDS);
       this.counters.writes++;
-    }, undefined);
+    }, undefined, budget);
   }
 
   /** Removes every variant of the sticker behind fileId and its id mapping (and extra keys). Returns its file_unique_id. */

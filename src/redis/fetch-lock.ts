@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FetchFailure } from '../model/events.js';
-import type { FetchLock } from '../model/tiers.js';
+import type { FetchLock, StoreBudget } from '../model/tiers.js';
 import type { Client, RedisConnection, Script } from './connection.js';
 
 // Releases the lock only if it is still ours; with a failure given, records it first in the same atomic
@@ -25,9 +25,9 @@ export class RedisFetchLock implements FetchLock {
   }
 
   /** SET NX PX: a token when this caller now owns the fetch of fileId; 'held' when another does; 'error' when Redis failed. */
-  async lock(fileId: string, ttlMs: number): Promise<string | 'held' | 'error'> {
+  async lock(fileId: string, ttlMs: number, budget?: StoreBudget): Promise<string | 'held' | 'error'> {
     const token = randomUUID();
-    const ok = await this.conn.safe(async (c) => c.set(this.#lockKey(fileId), token, 'PX', ttlMs, 'NX'), 'error' as const);
+    const ok = await this.conn.safe(async (c) => c.set(this.#lockKey(fileId), token, 'PX', ttlMs, 'NX'), 'error' as const, budget);
     return ok === 'OK' ? token : ok === null ? 'held' : 'error';
   }
 
@@ -38,8 +38,8 @@ export class RedisFetchLock implements FetchLock {
   }
 
   /** The failure the last owner recorded for fileId in the past two seconds, if any. */
-  async failure(fileId: string): Promise<FetchFailure | undefined> {
-    const v = await this.conn.safe(async (c) => c.get(this.#failKey(fileId)), null);
+  async failure(fileId: string, budget?: StoreBudget): Promise<FetchFailure | undefined> {
+    const v = await this.conn.safe(async (c) => c.get(this.#failKey(fileId)), null, budget);
     return v ? (JSON.parse(v) as FetchFailure) : undefined;
   }
 

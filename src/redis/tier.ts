@@ -8,7 +8,7 @@ import { SharedFilePaths } from './files.js';
 import { RedisEvents } from './events.js';
 import { clearOurKeys, serverStats } from './admin.js';
 import type { StickerEntry } from '../model/entry.js';
-import type { SharedTier, StoredEntry } from '../model/tiers.js';
+import type { SharedTier, StoreBudget, StoredEntry } from '../model/tiers.js';
 
 export interface RedisCounters {
   hits: number;
@@ -62,16 +62,21 @@ export class RedisTier implements SharedTier {
     return this.#conn.waitReady(ms, [this.events.subscribed]);
   }
 
-  get(fileId: string, variant?: string): Promise<StoredEntry | undefined> {
-    return this.entries.get(fileId, variant);
+  get(fileId: string, variant?: string, budget?: StoreBudget): Promise<StoredEntry | undefined> {
+    return this.entries.get(fileId, variant, budget);
   }
 
-  getByUid(fileId: string, uid: string): Promise<StoredEntry | undefined> {
-    return this.entries.getByUid(fileId, uid);
+  getByUid(fileId: string, uid: string, budget?: StoreBudget): Promise<StoredEntry | undefined> {
+    return this.entries.getByUid(fileId, uid, budget);
   }
 
-  set(fileId: string, entry: StickerEntry, variant?: string): Promise<void> {
-    return this.entries.set(fileId, entry, variant);
+  set(fileId: string, entry: StickerEntry, variant?: string, budget?: StoreBudget): Promise<void> {
+    return this.entries.set(fileId, entry, variant, budget);
+  }
+
+  /** Skipped for a while after a command timed out (REDIS_BREAKER_SEC). */
+  get skipping(): boolean {
+    return this.#conn.skipping;
   }
 
   /** Removes every variant of the sticker behind fileId, its id mapping and its file_path. Returns its file_unique_id. */

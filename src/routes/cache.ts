@@ -8,7 +8,7 @@ const rate = (hits: number, misses: number) => (hits + misses === 0 ? 0 : Math.r
 
 /** Sums per-process counters into one view of the whole service (all cluster workers). */
 export function summarize(all: ProcessStats[], redisShared: Record<string, unknown>) {
-  const sum = <K extends 'memory' | 'telegram' | 'redis'>(k: K) => {
+  const sum = <K extends 'memory' | 'telegram' | 'redis' | 'uploads'>(k: K) => {
     const out: Record<string, number> = {};
     for (const p of all) for (const [name, v] of Object.entries(p[k])) out[name] = (out[name] ?? 0) + v;
     return out as ProcessStats[K];
@@ -20,6 +20,7 @@ export function summarize(all: ProcessStats[], redisShared: Record<string, unkno
     memory: { ...memory, hitRate: rate(memory.hits, memory.misses) },
     redis: { ...redisShared, ...redis, hitRate: rate(redis.hits, redis.misses) },
     telegram: sum('telegram'),
+    uploads: sum('uploads'),
     coalesced: all.reduce((n, p) => n + p.coalesced, 0),
     coalescedAcrossProcesses: all.reduce((n, p) => n + p.coalescedAcrossProcesses, 0),
     rssBytes: all.reduce((n, p) => n + p.process.rssBytes, 0),

@@ -4,10 +4,12 @@ import { Deadline } from '../deadline.js';
 import { errors } from '../errors.js';
 import { parseVariantQuery, resolveVariant, withAutoFormat } from '../sticker/variant.js';
 import { acceptsGzip, entryHeaders, send } from './respond.js';
+import { readUpload, type Upload } from '../upload/read.js';
 
 /**
- * POST /convert: the body is a sticker file (TGS, WebP, WebM, PNG, JPEG, GIF); the query is the same as for
- * GET /stickers. Needs no Telegram and no Redis; results are not cached (the next upload may differ).
+ * POST /convert: the body is a sticker file (TGS, Lottie JSON, WebP, WebM, PNG, JPEG, GIF) or a multipart
+ * form holding one; the query is the same as for GET /stickers. Needs no Telegram and no Redis; results are
+ * not cached (the next upload may differ).
  */
 export async function convertRoutes(app: FastifyInstance): Promise<void> {
   const limit = app.config.limits.maxUploadBytes;
@@ -15,13 +17,27 @@ export async function convertRoutes(app: FastifyInstance): Promise<void> {
   const { converter } = app;
   const { maxOutputSize, endpointTimeoutMs } = app.config.limits;
 
-  // Any content type: the format is read from the bytes, never from a header the client chose.
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_req, body, done) => done(null, body));
+  const budget = app.uploads;
+  const uploadLimits = { maxBytes: limit, ...app.config.upload };
+  // Nothing parses a body on the serving thread (a large JSON body would block it for seconds): every
+  // content type reaches the handler unread, and the format is read from the bytes in the pool.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
-  app.post('/convert', { bodyLimit: limit }, async (req, reply) => {
+  app.post('/convert', async (req, reply) => {
     const started = performance.now();
-    const body = req.body;
-    if (!Buffer.isBuffer(body) || body.length === 0) throw errors.emptyUpload();
+    let upload: Upload;
+    try {
+      await app.limitConversion?.(req);
+      upload = await readUpload(req.raw, uploadLimits, budget);
+    } catch (err) {
+      reply.header('connection', 'close'); // the rest of the body is never read
+      throw err;
+    }
+    if (reply.raw.closed) budget.release(upload.held);
+    else reply.raw.once('close', () => budget.release(upload.held));
+    const body = upload.data;
+    if (body.length === 0) throw errors.emptyUpload();
     const q = parseVariantQuery(req.query, maxOutputSize);
     const gzip = acceptsGzip(req.headers['accept-encoding']);
     const deadline = new Deadline(endpointTimeoutMs);

@@ -7,16 +7,17 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/health', async () => ({ status: 'ok', pid: process.pid, uptimeSec: Math.round((Date.now() - started) / 1000) }));
 
   app.get('/health/ready', async (_req, reply) => {
-    const token = app.telegram !== undefined;
+    const telegram = app.telegram;
+    const accepted = telegram ? await telegram.tokenAccepted() : false;
     const pool = app.pool.stats;
-    const redis = app.redis === undefined ? 'disabled' : app.redis.available ? 'ok' : 'unavailable';
-    const ready = token;
+    const redis = app.redis === undefined ? 'disabled' : app.redis.skipping ? 'skipped: a command timed out (REDIS_BREAKER_SEC)' : app.redis.available ? 'ok' : 'unavailable';
+    const ready = accepted;
     void reply.code(ready ? 200 : 503);
     // Redis down is "degraded", not "not ready": requests are still served from memory and Telegram.
     return {
-      status: !ready ? 'not_ready' : redis === 'unavailable' ? 'degraded' : 'ready',
+      status: !ready ? 'not_ready' : redis === 'ok' || redis === 'disabled' ? 'ready' : 'degraded',
       checks: {
-        telegramToken: token ? 'configured' : 'missing: set TELEGRAM_BOT_TOKEN',
+        telegramToken: !telegram ? 'missing: set TELEGRAM_BOT_TOKEN' : accepted ? 'configured' : 'rejected by Telegram (401): check TELEGRAM_BOT_TOKEN',
         processPool: { status: 'ok', ...pool },
         cache: { memory: 'ok', redis },
       },

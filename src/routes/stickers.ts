@@ -52,7 +52,8 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
       respond(reply, await stickers.asStored(fileId, base, gzip, started), fileId, started);
       return;
     }
-    respond(reply, await stickers.variant(fileId, base.entry, spec, started), fileId, started);
+    const limit = app.limitConversion;
+    respond(reply, await stickers.variant(fileId, base.entry, spec, started, limit && (() => limit(reply.request))), fileId, started);
   };
 
   // Not async on purpose: a cache hit is answered synchronously, without a promise or a microtask.

@@ -2,6 +2,7 @@ import { errors } from '../errors.js';
 import { Deadline, raceSignal } from '../deadline.js';
 import type { Bus } from '../model/events.js';
 import type { StickerEntry } from '../model/entry.js';
+import type { StoreBudget } from '../model/tiers.js';
 import { variantKey, type ConvertSpec } from '../model/variant.js';
 import type { TieredCache } from '../cache/tiered.js';
 import type { CoordinatedFetch } from '../cache/coordinated-fetch.js';
@@ -18,6 +19,8 @@ export interface StickerServiceOptions {
   /** One fetch per sticker across the processes sharing its lock. */
   coordinated: CoordinatedFetch;
   endpointTimeoutMs: number;
+  /** What one request may spend on the shared tiers in all (REDIS_REQUEST_BUDGET_MS). */
+  sharedBudgetMs: number;
   bus: Bus;
 }
 
@@ -94,10 +97,12 @@ export class StickerService {
    * is set up only once the shared tiers have missed too: their hits are bounded by their own timeouts.
    */
   async fetch(fileId: string, acceptsGzip: boolean, startedAt: number): Promise<Served> {
-    const entry = await this.#opts.cache.get(fileId);
+    const budget = this.#budget();
+    const entry = await this.#opts.cache.get(fileId, undefined, budget);
     if (entry && servable(entry, acceptsGzip)) return served(entry, acceptsGzip, 'HIT');
     return this.#withDeadline(startedAt, async (deadline) => {
-      const stored = entry ?? (await raceSignal(this.#flights.do(fileId, () => this.#load(fileId, !acceptsGzip)), deadline.signal));
+      const load = (cancel: AbortSignal) => this.#load(fileId, !acceptsGzip, budget, cancel);
+      const stored = entry ?? (await raceSignal(this.#flights.do(fileId, load, deadline.signal), deadline.signal));
       const ready = servable(stored, acceptsGzip) ? stored : await this.#addJson(fileId, stored, deadline);
       return served(ready, acceptsGzip, entry ? 'HIT' : 'MISS');
     });
@@ -109,23 +114,35 @@ export class StickerService {
     return this.#withDeadline(startedAt, async (deadline) => served(await this.#addJson(fileId, base.entry, deadline), acceptsGzip, base.cache));
   }
 
-  /** A converted variant of the sticker stored as base: the tiers, then the engine (once per variant per process). */
-  async variant(fileId: string, base: StickerEntry, spec: ConvertSpec, startedAt: number): Promise<Served> {
+  /**
+   * A converted variant of the sticker stored as base: the tiers, then the engine (once per variant per
+   * process). beforeConvert runs only when the engine is about to (the caller's conversion budget).
+   */
+  async variant(fileId: string, base: StickerEntry, spec: ConvertSpec, startedAt: number, beforeConvert?: () => Promise<void>): Promise<Served> {
     const { cache, converter } = this.#opts;
     const vkey = variantKey(spec);
     const hit = cache.local(fileId, vkey);
     if (hit) return served(hit, false, 'HIT');
     return this.#withDeadline(startedAt, async (deadline) => {
+      const budget = this.#budget();
+      const shared = await cache.shared(fileId, vkey, budget);
+      if (shared) return served(shared, false, 'HIT');
+      const key = `${fileId}|${vkey}`;
+      // Starting a conversion is charged to this caller alone: a refusal must not fail others joining it.
+      if (!this.#variantFlights.running(key)) await beforeConvert?.();
       let made = false;
       const entry = await raceSignal(
-        this.#variantFlights.do(`${fileId}|${vkey}`, async () => {
-          const shared = await cache.shared(fileId, vkey);
-          if (shared) return shared;
-          made = true;
-          const e = await converter.convert(base, spec, deadline.signal);
-          await cache.set(fileId, e, vkey);
-          return e;
-        }),
+        this.#variantFlights.do(
+          key,
+          async (cancel) => {
+            made = true;
+            // Bounded by CONVERSION_TIMEOUT_SEC in the pool, and stopped once every waiter has given up.
+            const e = await converter.convert(base, spec, cancel);
+            await cache.set(fileId, e, vkey, budget);
+            return e;
+          },
+          deadline.signal,
+        ),
         deadline.signal,
       );
       return served(entry, false, made ? 'MISS' : 'HIT');
@@ -155,27 +172,40 @@ export class StickerService {
     }
   }
 
-  async #load(fileId: string, wantJson: boolean): Promise<StickerEntry> {
+  /**
+   * The fetch every caller of this process shares. It has its own deadline, so one waiter giving up does
+   * not cancel it for the others; when all of them have (cancel), Telegram calls under way are cancelled.
+   */
+  async #load(fileId: string, wantJson: boolean, budget: StoreBudget, cancel: AbortSignal): Promise<StickerEntry> {
     const { files, cache, coordinated, endpointTimeoutMs } = this.#opts;
     if (!files) throw errors.tokenMissing();
-    // The shared fetch has its own deadline: a waiter giving up must not cancel it for the others.
-    const deadline = new Deadline(endpointTimeoutMs);
+    const deadline = new Deadline(endpointTimeoutMs, cancel);
     try {
-      return await coordinated.run(fileId, endpointTimeoutMs, deadline, () => cache.shared(fileId), () => this.#fromTelegram(files, fileId, wantJson, deadline));
+      return await coordinated.run(fileId, {
+        lockMs: endpointTimeoutMs,
+        deadline,
+        budget,
+        stored: () => cache.shared(fileId, undefined, budget),
+        fetch: () => this.#fromTelegram(files, fileId, wantJson, deadline, budget),
+      });
     } finally {
       deadline.dispose();
     }
   }
 
-  async #fromTelegram(files: TelegramFiles, fileId: string, wantJson: boolean, deadline: Deadline): Promise<StickerEntry> {
-    const file = await files.describe(fileId, deadline);
+  async #fromTelegram(files: TelegramFiles, fileId: string, wantJson: boolean, deadline: Deadline, budget: StoreBudget): Promise<StickerEntry> {
+    const file = await files.describe(fileId, deadline, budget);
     // Another file_id of the same sticker may have stored it already: then no download.
-    const known = await this.#opts.cache.byUid(fileId, file.fileUniqueId);
+    const known = await this.#opts.cache.byUid(fileId, file.fileUniqueId, budget);
     if (known) return known;
     const data = await files.download(fileId, file, deadline);
     const entry = await this.#opts.converter.stored(data, file.fileUniqueId, wantJson, deadline.signal);
-    await this.#opts.cache.set(fileId, entry);
+    await this.#opts.cache.set(fileId, entry, undefined, budget);
     return entry;
+  }
+
+  #budget(): StoreBudget {
+    return { leftMs: this.#opts.sharedBudgetMs };
   }
 
   /** A gzip-only TGS entry asked for by a client that does not take gzip: decode once and keep the JSON here. */

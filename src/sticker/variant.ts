@@ -16,16 +16,30 @@ export interface VariantQuery {
   background?: string;
 }
 
-/** A request's query, validated. Unknown parameters are ignored (clients add cache busters). */
+/**
+ * A request's query, validated. Unknown parameters are ignored (clients add cache busters), but none may be
+ * repeated or use array syntax (`format[]=png` would otherwise be silently dropped).
+ */
 export function parseVariantQuery(query: unknown, maxOutputSize: number): VariantQuery {
+  for (const [name, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
+    if (Array.isArray(value)) throw errors.badParameter(name, 'given more than once; give it once');
+    if (name.includes('[')) throw errors.badParameter(name, 'array syntax is not accepted; give each parameter once, by its plain name');
+  }
   // zod loads with the first query to check: a worker that serves stickers as they are never pays for it.
   const { z } = require('zod') as typeof import('zod');
+  // Plain decimal integers only: no 1e3, 0x100, +128, 128.0 or leading zeros.
+  const integer = (min: number, max: number) =>
+    z
+      .string()
+      .regex(/^(0|[1-9][0-9]{0,8})$/)
+      .transform(Number)
+      .pipe(z.number().min(min).max(max));
   const schema = z.object({
     format: z.enum(OUTPUT_FORMATS).optional(),
-    size: z.coerce.number().int().min(16).max(maxOutputSize).optional(),
-    frame: z.coerce.number().int().min(0).max(100_000).optional(),
-    fps: z.coerce.number().int().min(1).max(240).optional(),
-    quality: z.coerce.number().int().min(1).max(100).optional(),
+    size: integer(16, maxOutputSize).optional(),
+    frame: integer(0, 100_000).optional(),
+    fps: integer(1, 240).optional(),
+    quality: integer(1, 100).optional(),
     background: z
       .string()
       .regex(/^(transparent|#?[0-9a-fA-F]{6}|#?[0-9a-fA-F]{3})$/)
@@ -37,10 +51,10 @@ export function parseVariantQuery(query: unknown, maxOutputSize: number): Varian
   const name = String(issue.path[0]);
   const expected: Record<string, string> = {
     format: `one of ${OUTPUT_FORMATS.join(', ')}`,
-    size: `an integer from 16 to ${maxOutputSize}`,
-    frame: 'an integer from 0 (counted from the animation in-point)',
-    fps: 'an integer from 1 to 240 (never above the source frame rate)',
-    quality: 'an integer from 1 to 100',
+    size: `a decimal integer from 16 to ${maxOutputSize}`,
+    frame: 'a decimal integer from 0 to 100000 (counted from the animation in-point)',
+    fps: 'a decimal integer from 1 to 240 (never above the source frame rate)',
+    quality: 'a decimal integer from 1 to 100',
     background: '"transparent" or a hex colour such as ffffff or #fff',
   };
   throw errors.badParameter(name, expected[name] ?? issue.message);

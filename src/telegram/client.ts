@@ -1,6 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import { errors, AppError } from '../errors.js';
-import { sleep, type Deadline } from '../deadline.js';
+import { Deadline, sleep } from '../deadline.js';
+import { TOKEN_CHECK_TIMEOUT_MS, TOKEN_RECHECK_MS } from '../limits.js';
 import type { TelegramGate } from './gate.js';
 import type { TelegramFile } from '../model/telegram-file.js';
 
@@ -49,9 +50,40 @@ const MAX_429_WAITS = 5;
 export class TelegramClient {
   readonly counters: TelegramCounters = { getFileCalls: 0, downloadCalls: 0, errors: 0, rateLimited: 0, retries: 0, bytesDownloaded: 0 };
   readonly #opts: TelegramClientOptions;
+  /** When Telegram last rejected the token (Date.now()), or 0 while it accepts it. */
+  #rejectedAt = 0;
 
   constructor(options: TelegramClientOptions) {
     this.#opts = options;
+  }
+
+  /** Telegram rejected the token on the last call that reached it (401/403), and no call has succeeded since. */
+  get tokenRejected(): boolean {
+    return this.#rejectedAt !== 0;
+  }
+
+  /**
+   * Whether Telegram accepts the token: known from the last call, and asked again with getMe (at most every
+   * TOKEN_RECHECK_MS) while it is rejected, so readiness comes back when the token works again.
+   */
+  async tokenAccepted(): Promise<boolean> {
+    if (this.#rejectedAt !== 0 && Date.now() - this.#rejectedAt >= TOKEN_RECHECK_MS) await this.checkToken();
+    return this.#rejectedAt === 0;
+  }
+
+  /** getMe: learns whether the token is accepted. Any other failure (Telegram down) changes nothing. */
+  async checkToken(): Promise<void> {
+    const deadline = new Deadline(Math.min(this.#opts.timeoutMs, TOKEN_CHECK_TIMEOUT_MS));
+    try {
+      const res = await request(`${this.#opts.apiBaseUrl}/bot${this.#opts.botToken}/getMe`, { dispatcher: this.#opts.dispatcher, signal: deadline.signal, method: 'GET' });
+      await res.body.dump();
+      if (res.statusCode === 200) this.#rejectedAt = 0;
+      else if (res.statusCode === 401 || res.statusCode === 403 || res.statusCode === 404) this.#rejectedAt = Date.now();
+    } catch {
+      // unreachable: nothing learnt
+    } finally {
+      deadline.dispose();
+    }
   }
 
   /** Replaces the bot token in any text with a placeholder; used wherever upstream text might echo it. */
@@ -72,7 +104,10 @@ export class TelegramClient {
         if (res.statusCode >= 500) throw new Transient(`HTTP ${res.statusCode} from Telegram`);
         throw errors.telegramUnavailable(`getFile answered HTTP ${res.statusCode} with a body that is not JSON`);
       }
-      if (body.ok === true) return parseFile(body.result);
+      if (body.ok === true) {
+        this.#rejectedAt = 0;
+        return parseFile(body.result);
+      }
       return this.#apiFailure(res.statusCode, body);
     });
   }
@@ -87,7 +122,7 @@ export class TelegramClient {
         await res.body.dump();
         if (status === 404) throw new DownloadNotFound('file_path not found');
         if (status === 429) throw new RetryAfter(Number(res.headers['retry-after']) || 1);
-        if (status === 401 || status === 403) throw errors.telegramAuth();
+        if (status === 401 || status === 403) throw this.#rejected();
         if (status >= 500) throw new Transient(`download answered HTTP ${status}`);
         throw errors.telegramUnavailable(`download answered HTTP ${status}`);
       }
@@ -103,11 +138,16 @@ export class TelegramClient {
     });
   }
 
+  #rejected(): AppError {
+    this.#rejectedAt = Date.now();
+    return errors.telegramAuth();
+  }
+
   #apiFailure(status: number, body: ApiReply): never {
     const code = typeof body.error_code === 'number' ? body.error_code : status;
     const description = this.redact(String(body.description ?? `HTTP ${status}`));
     if (code === 429) throw new RetryAfter(Number(body.parameters?.retry_after) || 1);
-    if (code === 401 || code === 404 || code === 403) throw errors.telegramAuth();
+    if (code === 401 || code === 404 || code === 403) throw this.#rejected();
     if (code >= 500) throw new Transient(`HTTP ${code} from Telegram`);
     if (code === 400 && /file is too big/i.test(description)) throw errors.fileTooBig(this.#opts.maxFileBytes, 'Telegram refuses files over 20 MB to bots');
     if (code === 400) throw errors.telegramBadRequest(description);

@@ -2,6 +2,7 @@ import { errors } from '../errors.js';
 import type { Deadline } from '../deadline.js';
 import { setBounded } from '../bounded-map.js';
 import type { FilePathStore, TelegramFile } from '../model/telegram-file.js';
+import type { StoreBudget } from '../model/tiers.js';
 import { DownloadNotFound, type TelegramClient } from './client.js';
 
 export interface TelegramFilesOptions {
@@ -29,8 +30,8 @@ export class TelegramFiles {
   }
 
   /** What getFile says of fileId: remembered here, else shared by another process, else asked. */
-  async describe(fileId: string, deadline: Deadline): Promise<TelegramFile> {
-    return this.#remembered(fileId) ?? (await this.#fromShared(fileId)) ?? (await this.#getFile(fileId, deadline));
+  async describe(fileId: string, deadline: Deadline, budget?: StoreBudget): Promise<TelegramFile> {
+    return this.#remembered(fileId) ?? (await this.#fromShared(fileId, budget)) ?? (await this.#getFile(fileId, deadline, budget));
   }
 
   /** The file's bytes; within MAX_FILE_SIZE_MB or a 413. */
@@ -74,16 +75,16 @@ export class TelegramFiles {
     return undefined;
   }
 
-  async #fromShared(fileId: string): Promise<TelegramFile | undefined> {
-    const file = await this.#opts.shared?.get(fileId);
+  async #fromShared(fileId: string, budget?: StoreBudget): Promise<TelegramFile | undefined> {
+    const file = await this.#opts.shared?.get(fileId, budget);
     if (file) this.#remember(fileId, file);
     return file;
   }
 
-  async #getFile(fileId: string, deadline: Deadline): Promise<TelegramFile> {
+  async #getFile(fileId: string, deadline: Deadline, budget?: StoreBudget): Promise<TelegramFile> {
     const file = await this.#opts.telegram.getFile(fileId, deadline);
     this.#remember(fileId, file);
-    await this.#opts.shared?.set(fileId, file, this.#opts.filePathTtlMs);
+    await this.#opts.shared?.set(fileId, file, this.#opts.filePathTtlMs, budget);
     return file;
   }
 

@@ -54,13 +54,18 @@ export function stripUnsafe(doc: unknown): number {
 // expressions, no effects).
 const MAY_BE_UNSAFE = /\\u|"x"\s*:\s*"|"p"\s*:\s*"|"fPath"\s*:|"ef"\s*:\s*\[\s*[^\]\s]/;
 
+/** False when the text certainly holds nothing stripUnsafe would remove (a regular expression test, no parse). */
+export function mayBeUnsafe(json: string): boolean {
+  return MAY_BE_UNSAFE.test(json);
+}
+
 /**
  * Lottie JSON text made safe to render (stripUnsafe). Most stickers hold nothing to remove, and for them
  * the text is returned as it is: the parse, walk and re-serialisation (several ms a sticker) only run when
  * the text could hold something.
  */
 export function sanitizeLottie(json: string): string {
-  if (!MAY_BE_UNSAFE.test(json)) return json;
+  if (!mayBeUnsafe(json)) return json;
   const doc: unknown = JSON.parse(json);
   stripUnsafe(doc);
   return JSON.stringify(doc);

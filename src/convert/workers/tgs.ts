@@ -1,9 +1,14 @@
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { DecodeTgsTask, DecodeTgsResult } from '../messages.js';
 import type { LottieInfo } from '../../model/entry.js';
 import { MAX_FRAME_RATE, MAX_LAYERS, MAX_PRECOMP_NESTING } from '../../limits.js';
+import { mayBeUnsafe, stripUnsafe } from '../render/sanitize.js';
 
-/** gunzip with a hard output cap, parse, and check the fields every Lottie player needs. Never throws. */
+/**
+ * gunzip with a hard output cap (or take the JSON as it is, for an upload), parse, check the fields every
+ * Lottie player needs, and remove what a client's player must not be handed (expressions are JavaScript).
+ * A document with nothing to remove keeps its gzip bytes as they came. Never throws.
+ */
 export function decodeTgs(task: DecodeTgsTask): DecodeTgsResult {
   const { data } = task;
   const fail = (reason: Extract<DecodeTgsResult, { ok: false }>['reason'], detail: string): DecodeTgsResult => ({
@@ -13,23 +18,33 @@ export function decodeTgs(task: DecodeTgsTask): DecodeTgsResult {
     gzip: data,
   });
   let raw: Buffer;
-  try {
-    raw = gunzipSync(data, { maxOutputLength: task.maxLottieBytes });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') return fail('too-large', `decompressed data exceeds ${task.maxLottieBytes} bytes`);
-    if (code === 'Z_BUF_ERROR') return fail('truncated', 'gzip stream is incomplete');
-    return fail('not-gzip', 'not valid gzip data');
+  if (task.plainJson) {
+    if (data.length > task.maxLottieBytes) return fail('too-large', `the Lottie JSON exceeds ${task.maxLottieBytes} bytes`);
+    raw = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  } else {
+    try {
+      raw = gunzipSync(data, { maxOutputLength: task.maxLottieBytes });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ERR_BUFFER_TOO_LARGE') return fail('too-large', `decompressed data exceeds ${task.maxLottieBytes} bytes`);
+      if (code === 'Z_BUF_ERROR') return fail('truncated', 'gzip stream is incomplete');
+      return fail('not-gzip', 'not valid gzip data');
+    }
   }
+  const text = raw.toString('utf8');
   let doc: unknown;
   try {
-    doc = JSON.parse(raw.toString('utf8'));
+    doc = JSON.parse(text);
   } catch {
-    return fail('not-json', 'decompressed data is not JSON');
+    return fail('not-json', task.plainJson ? 'the upload is not valid JSON' : 'decompressed data is not JSON');
   }
   const info = lottieInfo(doc, raw.length, task);
   if (typeof info === 'string') return fail('not-lottie', info);
-  return task.wantJson ? { ok: true, info, json: raw, gzip: data } : { ok: true, info, gzip: data };
+  const removed = mayBeUnsafe(text) ? stripUnsafe(doc) : 0;
+  if (removed === 0 && !task.plainJson) return task.wantJson ? { ok: true, info, json: raw, gzip: data, removed } : { ok: true, info, gzip: data, removed };
+  const json = removed === 0 ? raw : Buffer.from(JSON.stringify(doc));
+  const gzip = gzipSync(json, { level: 9 });
+  return task.wantJson ? { ok: true, info, json, gzip, removed } : { ok: true, info, gzip, removed };
 }
 
 function num(v: unknown): v is number {
