@@ -16,16 +16,16 @@ export interface VariantQuery {
   background?: string;
 }
 
-/**
- * A request's query, validated. Unknown parameters are ignored (clients add cache busters), but none may be
- * repeated or use array syntax (`format[]=png` would otherwise be silently dropped).
- */
-export function parseVariantQuery(query: unknown, maxOutputSize: number): VariantQuery {
-  for (const [name, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
-    if (Array.isArray(value)) throw errors.badParameter(name, 'given more than once; give it once');
-    if (name.includes('[')) throw errors.badParameter(name, 'array syntax is not accepted; give each parameter once, by its plain name');
-  }
-  // zod loads with the first query to check: a worker that serves stickers as they are never pays for it.
+let schemas: { maxOutputSize: number; schema: ReturnType<typeof buildSchema> } | undefined;
+
+/** The query schema, built once (building it costs more than using it). */
+function querySchema(maxOutputSize: number) {
+  if (schemas?.maxOutputSize !== maxOutputSize) schemas = { maxOutputSize, schema: buildSchema(maxOutputSize) };
+  return schemas.schema;
+}
+
+// zod loads with the first query to check: a worker that serves stickers as they are never pays for it.
+function buildSchema(maxOutputSize: number) {
   const { z } = require('zod') as typeof import('zod');
   // Plain decimal integers only: no 1e3, 0x100, +128, 128.0 or leading zeros.
   const integer = (min: number, max: number) =>
@@ -34,7 +34,7 @@ export function parseVariantQuery(query: unknown, maxOutputSize: number): Varian
       .regex(/^(0|[1-9][0-9]{0,8})$/)
       .transform(Number)
       .pipe(z.number().min(min).max(max));
-  const schema = z.object({
+  return z.object({
     format: z.enum(OUTPUT_FORMATS).optional(),
     size: integer(16, maxOutputSize).optional(),
     frame: integer(0, 100_000).optional(),
@@ -45,7 +45,18 @@ export function parseVariantQuery(query: unknown, maxOutputSize: number): Varian
       .regex(/^(transparent|#?[0-9a-fA-F]{6}|#?[0-9a-fA-F]{3})$/)
       .optional(),
   });
-  const parsed = schema.safeParse(query ?? {});
+}
+
+/**
+ * A request's query, validated. Unknown parameters are ignored (clients add cache busters), but none may be
+ * repeated or use array syntax (`format[]=png` would otherwise be silently dropped).
+ */
+export function parseVariantQuery(query: unknown, maxOutputSize: number): VariantQuery {
+  for (const [name, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
+    if (Array.isArray(value)) throw errors.badParameter(name, 'given more than once; give it once');
+    if (name.includes('[')) throw errors.badParameter(name, 'array syntax is not accepted; give each parameter once, by its plain name');
+  }
+  const parsed = querySchema(maxOutputSize).safeParse(query ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const name = String(issue.path[0]);

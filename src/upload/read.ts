@@ -84,7 +84,7 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits, budget: U
         },
       );
     };
-    const onError = (err: Error) => fail(err);
+    const onError = () => fail(errors.uploadAborted()); // the socket failed mid-body (reset by the client)
     // The client went away before the end: nothing to answer, only memory to give back.
     const onClose = () => fail(errors.uploadAborted());
     req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
