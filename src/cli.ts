@@ -16,7 +16,7 @@ const USAGE = `Usage:
                             [--fps N] [--quality N] [--background rrggbb] [--renderer dotlottie|lottie-web]
                             [-o <file|dir>]
 
-Converts sticker files (TGS, WebP, PNG, JPEG, GIF) with the service's engine; needs no Telegram and no Redis.
+Converts sticker files (TGS, Lottie JSON, WebP, WebM, PNG, JPEG, GIF) with the service's engine; needs no Telegram and no Redis.
 A directory is converted file by file into the -o directory (default: <dir>-converted), with progress on stderr.`;
 
 const EXTENSIONS: Record<string, string> = { lottie: 'json', original: 'tgs', png: 'png', apng: 'apng', webp: 'webp', gif: 'gif', mp4: 'mp4', tgs: 'tgs', jpeg: 'jpg', webm: 'webm' };
