@@ -11,6 +11,7 @@ import type { StickerEntry } from './model/entry.js';
 import { localStats, type ProcessStats, type StatsCollector } from './stats.js';
 import type { RedisTier } from './redis/tier.js';
 import type { UploadBudget } from './upload/budget.js';
+import type { DiskTier } from './disk/tier.js';
 import { createParts, type AppDeps, type Parts } from './parts.js';
 import { handleErrors } from './error-handler.js';
 import { limitRate } from './rate-limit.js';
@@ -33,6 +34,7 @@ declare module 'fastify' {
     stats: StatsCollector;
     redis: RedisTier | undefined;
     uploads: UploadBudget;
+    disk: DiskTier | undefined;
   }
 }
 
@@ -86,10 +88,11 @@ function decorate(app: FastifyInstance, config: Config, parts: Parts, stats: Sta
   app.decorate('stats', stats);
   app.decorate('redis', parts.redis);
   app.decorate('uploads', parts.uploads);
+  app.decorate('disk', parts.disk);
 }
 
 /** This process's counters, as /cache/stats reports them. */
-function processStats({ memoryCache, telegram, stickers, pool, redis, uploads }: Parts): ProcessStats {
+function processStats({ memoryCache, telegram, stickers, pool, redis, uploads, disk }: Parts): ProcessStats {
   const m = process.memoryUsage();
   return {
     pid: process.pid,
@@ -100,6 +103,7 @@ function processStats({ memoryCache, telegram, stickers, pool, redis, uploads }:
     pool: pool.stats,
     uploads: { bytesHeld: uploads.used, maxBytes: uploads.maxBytes, refusedBusy: uploads.refused },
     redis: redis ? { ...redis.counters } : { hits: 0, misses: 0, errors: 0, writes: 0, skippedTooLarge: 0 },
+    disk: disk ? { ...disk.counters } : { hits: 0, misses: 0, errors: 0, writes: 0, skippedTooLarge: 0 },
     process: { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, uptimeSec: Math.round(process.uptime()) },
   };
 }

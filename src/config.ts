@@ -48,6 +48,12 @@ const schema = {
   BASE_RETRY_DELAY: number(0, 600).default(1),
   MAX_RETRY_DELAY: number(0, 3600).default(30),
   MEMORY_CACHE_MB: number(0, 1_000_000).default(64),
+  DISK_CACHE_ENABLED: boolean.default(true),
+  DISK_CACHE_DIR: text({ min: 1 }).default('/tmp/sticker_cache'),
+  DISK_CACHE_MAX_SIZE_MB: number(1, 16 * 1024 * 1024).default(1000),
+  DISK_CACHE_TTL_DAYS: number(0, 3650).default(30),
+  DISK_CACHE_CLEANUP_INTERVAL_HOURS: number(0.001, 8760).default(24),
+  DISK_MAX_FILE_SIZE_MB: number(0.001, 16 * 1024).default(50),
   MAX_LOTTIE_BYTES: integer(1024, 1024 ** 3).default(16 * 1024 * 1024),
   MAX_LOTTIE_DIMENSION: integer(16, 65_536).default(DEFAULT_LIMITS.maxLottieDimension),
   MAX_FRAMES: integer(1, 1_000_000).default(DEFAULT_LIMITS.maxFrames),
@@ -136,6 +142,8 @@ export type Config = Readonly<{
   /** idleTimeoutMs: a thread with no task for this long exits (the next task starts one). */
   pool: Readonly<{ threads: number; queueMax: number; renderer: RendererName; idleTimeoutMs: number }>;
   cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number }>;
+  /** The disk tier, shared by every worker of the host; undefined when DISK_CACHE_ENABLED=false. */
+  disk: DiskConfig | undefined;
   /** Undefined when no Redis is configured (or REDIS_ENABLED=false): the in-process tier works alone. */
   redis: RedisConfig | undefined;
   /** conversions: engine runs allowed per client per window (0: only the general limit); failOpen: without Redis, no limit at all. */
@@ -145,6 +153,14 @@ export type Config = Readonly<{
 }>;
 
 export type RendererName = (typeof RENDERERS)[number];
+
+export type DiskConfig = Readonly<{
+  dir: string;
+  maxBytes: number;
+  ttlMs: number;
+  cleanupIntervalMs: number;
+  maxValueBytes: number;
+}>;
 
 export type RedisConfig = Readonly<{
   /** One node (url or host/port...) or, with clusterNodes, a Redis Cluster. */
@@ -226,6 +242,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       memoryBytes: Math.floor(e.MEMORY_CACHE_MB * 1024 * 1024),
       filePathTtlMs: 55 * 60 * sec, // Telegram promises a file_path for at least an hour
     },
+    disk: e.DISK_CACHE_ENABLED
+      ? {
+          dir: e.DISK_CACHE_DIR,
+          maxBytes: Math.floor(e.DISK_CACHE_MAX_SIZE_MB * 1024 * 1024),
+          ttlMs: e.DISK_CACHE_TTL_DAYS * 86400 * sec,
+          cleanupIntervalMs: e.DISK_CACHE_CLEANUP_INTERVAL_HOURS * 3600 * sec,
+          maxValueBytes: Math.floor(e.DISK_MAX_FILE_SIZE_MB * 1024 * 1024),
+        }
+      : undefined,
     redis:
       e.REDIS_ENABLED && (e.REDIS_URL || e.REDIS_HOST || e.REDIS_CLUSTER_NODES)
         ? {

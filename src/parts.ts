@@ -14,6 +14,7 @@ import { TelegramFiles } from './telegram/files.js';
 import { StickerService } from './sticker/service.js';
 import type { StickerEntry } from './model/entry.js';
 import type { RedisTier } from './redis/tier.js';
+import type { DiskTier } from './disk/tier.js';
 import { localBus } from './bus.js';
 import { UploadBudget } from './upload/budget.js';
 import type { Bus } from './model/events.js';
@@ -33,6 +34,7 @@ export interface AppDeps {
 export interface Parts {
   pool: ThreadPool;
   redis: RedisTier | undefined;
+  disk: DiskTier | undefined;
   telegram: TelegramClient | undefined;
   memoryCache: MemoryCache<StickerEntry>;
   converter: Converter;
@@ -103,14 +105,21 @@ export function createParts(app: FastifyInstance, config: Config, deps: AppDeps)
   else app.addHook('onReady', async () => void telegram.checkToken().then(() => telegram.tokenRejected && app.log.error('Telegram rejects TELEGRAM_BOT_TOKEN (401): /health/ready answers 503')));
 
   const files = telegram && new TelegramFiles({ telegram, filePathTtlMs: config.cache.filePathTtlMs, maxFileBytes: config.limits.maxFileBytes, shared: redis?.files });
+  // The disk tier loads (and opens its store) only when enabled; an unusable disk is a warning, not a failure.
+  const diskStore = config.disk && (require('./disk/store.js') as typeof import('./disk/store.js')).openDiskStore(config.disk, app.log as Logger);
+  const disk = diskStore ? new (require('./disk/tier.js') as typeof import('./disk/tier.js')).DiskTier(diskStore, config.disk!, app.log as Logger) : undefined;
+  if (disk) owned.push(() => disk.close());
   const memoryCache = new MemoryCache<StickerEntry>({ maxBytes: config.cache.memoryBytes, ttlMs: config.cache.ttlSeconds * 1000 });
-  const cache = new TieredCache(memoryCache, redis ? [redis] : []);
+  // Nearest first: this host's disk, then the replicas' Redis.
+  const cache = new TieredCache(memoryCache, [disk, redis].filter((t) => t !== undefined));
+  // One fetch per sticker: across replicas with Redis, across this host's workers with the disk store.
+  const fetchLock = redis?.fetchLock ?? (diskStore && new (require('./disk/fetch-lock.js') as typeof import('./disk/fetch-lock.js')).DiskFetchLock(diskStore));
   const converter = new Converter(pool, new VideoConverter(config.limits.ffmpegPath));
   const stickers = new StickerService({
     files,
     converter,
     cache,
-    coordinated: new CoordinatedFetch(redis?.fetchLock, bus),
+    coordinated: new CoordinatedFetch(fetchLock, bus),
     endpointTimeoutMs: config.limits.endpointTimeoutMs,
     sharedBudgetMs: config.redis?.requestBudgetMs ?? Infinity,
     bus,
@@ -119,6 +128,7 @@ export function createParts(app: FastifyInstance, config: Config, deps: AppDeps)
   return {
     pool,
     redis,
+    disk,
     telegram,
     memoryCache,
     converter,

@@ -12,6 +12,8 @@ export interface ProcessStats {
   /** POST /convert bodies this process holds, and its bound (UPLOAD_MAX_INFLIGHT_MB). */
   uploads: { bytesHeld: number; maxBytes: number; refusedBusy: number };
   redis: { hits: number; misses: number; errors: number; writes: number; skippedTooLarge: number };
+  /** This process's lookups in the disk tier (the store itself is one for the host: its totals are reported once). */
+  disk: { hits: number; misses: number; errors: number; writes: number; skippedTooLarge: number };
   process: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; uptimeSec: number };
 }
 

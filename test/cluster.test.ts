@@ -59,7 +59,7 @@ test('the cluster serves from every worker, restarts a crashed one, and /cache/s
   const fake = await new FakeTelegram().start();
   const port = await freePort();
   const child = spawn(process.execPath, [mainJs], {
-    env: { ...process.env, WORKERS: '2', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, MAX_PROCESS_WORKERS: '1', LOG_LEVEL: 'info', ADMIN_TOKEN: 'cluster-admin-token-123' },
+    env: { ...process.env, DISK_CACHE_ENABLED: 'false', WORKERS: '2', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, MAX_PROCESS_WORKERS: '1', LOG_LEVEL: 'info', ADMIN_TOKEN: 'cluster-admin-token-123' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const logs = watchLogs(child);
@@ -127,7 +127,7 @@ test('SIGTERM to the primary lets a conversion under way in a worker finish and 
   const fake = await new FakeTelegram().start();
   const port = await freePort();
   const child = spawn(process.execPath, [mainJs], {
-    env: { ...process.env, WORKERS: '1', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, MAX_PROCESS_WORKERS: '1', LOG_LEVEL: 'info' },
+    env: { ...process.env, DISK_CACHE_ENABLED: 'false', WORKERS: '1', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, MAX_PROCESS_WORKERS: '1', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const logs = watchLogs(child);
@@ -157,7 +157,7 @@ test('SIGTERM to the primary lets a conversion under way in a worker finish and 
 
 /** Runs the service to its exit; resolves with its exit code and output (every stdout line parsed as JSON). */
 async function runToExit(env: Record<string, string>, execArgv: string[] = []) {
-  const child = spawn(process.execPath, [...execArgv, mainJs], { env: { ...process.env, SERVER_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...execArgv, mainJs], { env: { ...process.env, DISK_CACHE_ENABLED: 'false', SERVER_HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -61,7 +61,7 @@ test('.env is read, and the real environment wins over it', () => {
 });
 
 test('the service refuses to start on a bad value, with one line on stderr', () => {
-  const r = spawnSync(process.execPath, [mainJs], { env: { ...process.env, SERVER_PORT: 'eighty' }, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [mainJs], { env: { ...process.env, DISK_CACHE_ENABLED: 'false', SERVER_PORT: 'eighty' }, encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 1);
   assert.equal(r.stderr.trim().split('\n').length, 1);
   assert.match(r.stderr, /SERVER_PORT="eighty"/);
@@ -69,7 +69,7 @@ test('the service refuses to start on a bad value, with one line on stderr', () 
 
 test('RENDERER=lottie-web without node-canvas stops start-up with a message naming the packages to install', () => {
   const preload = join(__dirname, '..', '..', 'test', 'fixtures', 'preload', 'no-canvas.js');
-  const r = spawnSync(process.execPath, ['--require', preload, mainJs], { env: { ...process.env, RENDERER: 'lottie-web', SERVER_PORT: '0', WORKERS: '2' }, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['--require', preload, mainJs], { env: { ...process.env, DISK_CACHE_ENABLED: 'false', RENDERER: 'lottie-web', SERVER_PORT: '0', WORKERS: '2' }, encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 1);
   // Said once, by the primary, as a JSON log line (both workers found it).
   const fatal = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; cause?: string }).filter((l) => l.level === 60);

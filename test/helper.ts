@@ -29,6 +29,8 @@ export async function buildTestApp(env: Record<string, string> = {}, fake?: Fake
     MAX_RETRY_DELAY: '0.05',
     MAX_PROCESS_WORKERS: '1',
     ENDPOINT_TIMEOUT_SEC: '10',
+    // Each test app starts with empty tiers; disk tests turn it on with a directory of their own.
+    DISK_CACHE_ENABLED: 'false',
     ...env,
   });
   const logs: string[] = [];

@@ -299,7 +299,7 @@ describe('one fetch for many askers across processes', { skip: redisMissing }, (
     const ports = [await freePort(), await freePort()];
     const children = ports.map((port) =>
       spawn(process.execPath, [mainJs], {
-        env: { ...process.env, WORKERS: '2', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, REDIS_URL: redis.url, MAX_PROCESS_WORKERS: '1', LOG_LEVEL: 'warn' },
+        env: { ...process.env, DISK_CACHE_ENABLED: 'false', WORKERS: '2', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, REDIS_URL: redis.url, MAX_PROCESS_WORKERS: '1', LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
       }),
     );
@@ -348,7 +348,7 @@ describe('lock owner killed mid-fetch', { skip: redisMissing }, () => {
     const port = await freePort();
     // The doomed replica: WORKERS=1, its lock lives ENDPOINT_TIMEOUT_SEC (1.5 s).
     const doomed = spawn(process.execPath, [mainJs], {
-      env: { ...process.env, WORKERS: '1', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, REDIS_URL: redis.url, ENDPOINT_TIMEOUT_SEC: '1.5', LOG_LEVEL: 'warn' },
+      env: { ...process.env, DISK_CACHE_ENABLED: 'false', WORKERS: '1', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, REDIS_URL: redis.url, ENDPOINT_TIMEOUT_SEC: '1.5', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const survivor = await buildTestApp({ REDIS_URL: redis.url, ENDPOINT_TIMEOUT_SEC: '10' }, fake);

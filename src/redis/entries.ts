@@ -2,7 +2,7 @@ import type { StickerEntry } from '../model/entry.js';
 import type { StoreBudget, StoredEntry } from '../model/tiers.js';
 import { setBounded } from '../bounded-map.js';
 import { escapeGlob, type RedisConnection } from './connection.js';
-import { decodeEntry, encodeEntry } from './codec.js';
+import { decodeEntry, encodeEntry } from '../model/entry-codec.js';
 
 const DEFAULT_VARIANT = 'default'; // the sticker as stored: TGS gzip bytes, or the file as Telegram has it
 /** file_id -> file_unique_id mappings remembered per process (a file_id always names the same sticker). */

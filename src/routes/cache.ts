@@ -7,17 +7,19 @@ import { validateFileId } from '../sticker/service.js';
 const rate = (hits: number, misses: number) => (hits + misses === 0 ? 0 : Math.round((hits / (hits + misses)) * 10_000) / 10_000);
 
 /** Sums per-process counters into one view of the whole service (all cluster workers). */
-export function summarize(all: ProcessStats[], redisShared: Record<string, unknown>) {
-  const sum = <K extends 'memory' | 'telegram' | 'redis' | 'uploads'>(k: K) => {
+export function summarize(all: ProcessStats[], redisShared: Record<string, unknown>, diskShared: Record<string, unknown>) {
+  const sum = <K extends 'memory' | 'telegram' | 'redis' | 'uploads' | 'disk'>(k: K) => {
     const out: Record<string, number> = {};
     for (const p of all) for (const [name, v] of Object.entries(p[k])) out[name] = (out[name] ?? 0) + v;
     return out as ProcessStats[K];
   };
   const memory = sum('memory');
   const redis = sum('redis');
+  const disk = sum('disk');
   return {
     workers: all.length,
     memory: { ...memory, hitRate: rate(memory.hits, memory.misses) },
+    disk: { ...diskShared, ...disk, hitRate: rate(disk.hits, disk.misses) },
     redis: { ...redisShared, ...redis, hitRate: rate(redis.hits, redis.misses) },
     telegram: sum('telegram'),
     uploads: sum('uploads'),
@@ -31,7 +33,9 @@ export function summarize(all: ProcessStats[], redisShared: Record<string, unkno
 export async function cacheRoutes(app: FastifyInstance): Promise<void> {
   app.get('/cache/stats', async () => {
     const [all, shared] = await Promise.all([app.stats.collect(), app.redis ? app.redis.stats() : { enabled: false }]);
-    return summarize(all, shared);
+    // The disk store is one for the host: its totals come from it once, not summed over the workers.
+    const disk = app.disk ? { enabled: true, usable: app.disk.usable, ...app.disk.totals() } : { enabled: false };
+    return summarize(all, shared, disk);
   });
 
   const token = app.config.adminToken ? Buffer.from(app.config.adminToken) : undefined;

@@ -1,4 +1,4 @@
-import type { StickerEntry } from '../model/entry.js';
+import type { StickerEntry } from './entry.js';
 
 /**
  * A cache entry as one binary value: [u32 BE metadata length][metadata JSON][gzip bytes][plain bytes].
