@@ -25,8 +25,11 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY docker/healthcheck.js ./docker/healthcheck.js
+# The disk tier's directory, owned by the user the service runs as (a volume mounted here inherits it).
+RUN mkdir -p /var/cache/sticker-processor && chown node:node /var/cache/sticker-processor
 ENV SERVER_HOST=0.0.0.0 \
-    SERVER_PORT=8081
+    SERVER_PORT=8081 \
+    DISK_CACHE_DIR=/var/cache/sticker-processor
 USER node
 EXPOSE 8081
 # Liveness only: /health touches no dependency.

@@ -7,6 +7,7 @@ import type { SharedTier, StoredEntry } from '../src/model/tiers.js';
 
 /** A shared tier kept in a Map: the contract every real tier (disk, Redis) implements. */
 class MapTier implements SharedTier {
+  constructor(readonly name: string) {}
   readonly entries = new Map<string, StoredEntry>();
   readonly uids = new Map<string, string>();
   reads = 0;
@@ -43,8 +44,8 @@ const entry = (uid: string, text: string) =>
 
 const chain = () => {
   const memory = new MemoryCache<StickerEntry>({ maxBytes: 1 << 20, ttlMs: 60_000 });
-  const near = new MapTier();
-  const far = new MapTier();
+  const near = new MapTier('near');
+  const far = new MapTier('far');
   return { memory, near, far, cache: new TieredCache(memory, [near, far]) };
 };
 
@@ -97,5 +98,5 @@ test('delete empties the shared tiers and names the sticker; clear empties them 
   assert.equal(cache.local('file-a'), undefined);
   assert.equal(cache.local('file-a', 'png'), undefined);
   await cache.set('file-c', entry('U3', 'x'));
-  assert.equal(await cache.clear(), 2);
+  assert.deepEqual(await cache.clear(), { near: 1, far: 1 });
 });

@@ -6,54 +6,12 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { FakeTelegram } from './fake-telegram.js';
 import { fixture, fid } from './helper.js';
+import { freePort, watchLogs } from './service-process.js';
 import { MAX_START_FAILURES, workerExecArgv } from '../src/cluster/primary.js';
 
 const mainJs = join(__dirname, '..', 'src', 'main.js');
 // A new connection per request, so the primary's round-robin spreads requests over the workers.
 const get = (url: string) => request(url, { reset: true });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** Collects a child's JSON log lines and resolves waits when a matching line arrives. */
-function watchLogs(child: ChildProcess) {
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: () => void }> = [];
-  let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const raw = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        const line = JSON.parse(raw) as Record<string, unknown>;
-        lines.push(line);
-        for (const w of [...waiters]) if (w.pred(line)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
-      } catch {
-        /* not a log line */
-      }
-    }
-  });
-  const count = (pred: (l: Record<string, unknown>) => boolean) => lines.filter(pred).length;
-  return {
-    lines,
-    count,
-    /** Resolves once n lines in total match. */
-    until(pred: (l: Record<string, unknown>) => boolean, n = 1): Promise<void> {
-      if (count(pred) >= n) return Promise.resolve();
-      return new Promise((resolve) => {
-        const w = { pred: (l: Record<string, unknown>) => pred(l) && count(pred) >= n, resolve };
-        waiters.push(w);
-      });
-    },
-  };
-}
 
 test('the cluster serves from every worker, restarts a crashed one, and /cache/stats sums all workers', { timeout: 60_000 }, async () => {
   const fake = await new FakeTelegram().start();

@@ -9,7 +9,7 @@ import { loadConfig, settingNames } from '../src/config.js';
 const repo = join(__dirname, '..', '..');
 const composeMissing = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status !== 0 && 'docker-compose is not installed (apt-get install docker-compose)';
 /** Values docker-compose.yml fixes for the container, whatever the env file says. */
-const FIXED_BY_COMPOSE = new Set(['SERVER_HOST', 'SERVER_PORT']);
+const FIXED_BY_COMPOSE = new Set(['SERVER_HOST', 'SERVER_PORT', 'DISK_CACHE_DIR']);
 
 /** The sticker-processor service of `docker-compose config` run on a copy of docker-compose.yml with the given .env. */
 function resolvedService(dotenv: string): { environment: Map<string, string>; stopGraceSec: number } {

@@ -64,10 +64,10 @@ export class TieredCache {
     if (uid) this.memory.deleteWhere((v) => v.fileUniqueId === uid);
   }
 
-  /** Empties the shared tiers; returns how many keys or files went. */
-  async clear(): Promise<number> {
-    let removed = 0;
-    for (const tier of this.#shared) removed += await tier.clear();
+  /** Empties the shared tiers; returns how many keys or entries went, by tier name. */
+  async clear(): Promise<Record<string, number>> {
+    const removed: Record<string, number> = {};
+    for (const tier of this.#shared) removed[tier.name] = await tier.clear();
     return removed;
   }
 

@@ -30,6 +30,7 @@ const entryKey = (uid: string, variant: string) => `${uid}\u0000${variant}`;
  * a miss or a no-op, warned once per kind.
  */
 export class DiskTier implements SharedTier {
+  readonly name = 'disk';
   readonly counters: DiskCounters = { hits: 0, misses: 0, writes: 0, skippedTooLarge: 0, errors: 0 };
   readonly #s: DiskStore;
   readonly #cfg: DiskConfig;

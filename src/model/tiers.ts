@@ -18,6 +18,8 @@ export type StoredEntry = Omit<StickerEntry, 'bytes' | 'etagGzip'>;
  * no-op: a tier in trouble never fails a request.
  */
 export interface SharedTier {
+  /** Names the tier in reports (`disk`, `redis`). */
+  readonly name: string;
   get(fileId: string, variant?: string, budget?: StoreBudget): Promise<StoredEntry | undefined>;
   /** The sticker stored under its file_unique_id by another of its file_ids; remembers fileId for it on a hit. */
   getByUid(fileId: string, uid: string, budget?: StoreBudget): Promise<StoredEntry | undefined>;

@@ -24,6 +24,7 @@ export interface RedisCounters {
  * to the in-process tier and Telegram, it never fails a request.
  */
 export class RedisTier implements SharedTier {
+  readonly name = 'redis';
   readonly #conn: RedisConnection;
   readonly entries: RedisEntries;
   readonly fetchLock: RedisFetchLock;

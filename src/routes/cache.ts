@@ -49,8 +49,8 @@ export async function cacheRoutes(app: FastifyInstance): Promise<void> {
   // A static path wins over a parametric one in the router, so "all" is never taken for a file id.
   app.delete('/cache/all', async (req) => {
     authorize(req);
-    const redisKeysRemoved = await app.stickers.clear();
-    return { status: 'cleared', redisKeysRemoved };
+    const removed = await app.stickers.clear();
+    return { status: 'cleared', redisKeysRemoved: removed.redis ?? 0, diskEntriesRemoved: removed.disk ?? 0 };
   });
 
   app.delete<{ Params: { fileId: string } }>('/cache/:fileId', async (req) => {

@@ -155,8 +155,8 @@ export class StickerService {
     await this.#opts.bus.publish({ type: 'invalidate', id: fileId, uid });
   }
 
-  /** Empties the shared tiers and the in-process tier everywhere; returns the keys or files removed. */
-  async clear(): Promise<number> {
+  /** Empties the shared tiers and the in-process tier everywhere; returns what each shared tier removed. */
+  async clear(): Promise<Record<string, number>> {
     const removed = await this.#opts.cache.clear();
     await this.#opts.bus.publish({ type: 'clear' });
     return removed;
