@@ -1,4 +1,4 @@
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,4 +138,64 @@ export async function timedMiss(t: TestApp, data: Buffer, query: string): Promis
   const ms = performance.now() - t0;
   if (res.statusCode !== 200) throw new Error(`${query}: ${res.statusCode} ${res.payload.slice(0, 200)}`);
   return { ms, headers: res.headers, bytes: res.rawPayload.length };
+}
+
+export interface BenchConfig {
+  name: string;
+  env: Record<string, string>;
+}
+export interface BenchScenario {
+  label: string;
+  paths: string[];
+  connections: number;
+}
+
+/**
+ * Runs the built service (WORKERS=2) once per configuration, repeats times in rotation, and wrk over every
+ * scenario against each; warm() fills the caches first. Returns the runs by `${config}|${scenario}`.
+ */
+export async function rotateConfigs(opts: {
+  configs: BenchConfig[];
+  scenarios: BenchScenario[];
+  repeats: number;
+  duration: string;
+  env: Record<string, string>;
+  warm: (base: string) => Promise<void>;
+}): Promise<Map<string, WrkResult[]>> {
+  const root = join(__dirname, '..', '..');
+  const results = new Map<string, WrkResult[]>();
+  const port = 18181;
+  for (let r = 0; r < opts.repeats; r++) {
+    for (const cfg of opts.configs) {
+      const service = spawn(process.execPath, [join(root, 'dist', 'src', 'main.js')], {
+        env: { ...process.env, ...opts.env, ...cfg.env, WORKERS: '2', SERVER_PORT: String(port), SERVER_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(`${base}/health`);
+      await opts.warm(base);
+      for (const s of opts.scenarios) {
+        const key = `${cfg.name}|${s.label}`;
+        const runs = results.get(key) ?? [];
+        runs.push(wrk(base, s.paths, s.connections, true, opts.duration));
+        results.set(key, runs);
+        console.error(key, runs.at(-1));
+      }
+      await stop(service);
+    }
+  }
+  return results;
+}
+
+/** The markdown table of rotateConfigs' medians, each next to the first configuration's. */
+export function printComparison(configs: BenchConfig[], scenarios: BenchScenario[], results: Map<string, WrkResult[]>, vs: string): void {
+  console.log(`| scenario | configuration | req/s | p50 ms | p99 ms | errors (all runs) | vs ${vs} |`);
+  console.log('|---|---|---|---|---|---|---|');
+  for (const s of scenarios) {
+    const ref = medianRun(results.get(`${configs[0].name}|${s.label}`)!);
+    for (const cfg of configs) {
+      const m = medianRun(results.get(`${cfg.name}|${s.label}`)!);
+      console.log(`| ${s.label} | ${cfg.name} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${m.errors + m.non2xx} | ${(m.rps / ref.rps).toFixed(2)} |`);
+    }
+  }
 }

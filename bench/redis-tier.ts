@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -6,7 +5,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { FakeTelegram } from '../test/fake-telegram.js';
 import { RedisServer } from '../test/redis-server.js';
-import { fixtures, medianRun, stickerFiles, stop, waitFor, wrk, type WrkResult } from './lib.js';
+import { fixtures, printComparison, rotateConfigs, stickerFiles } from './lib.js';
 
 /**
  * Redis-tier hits (in-process tier off) next to in-process hits, and REDIS_MAX_CONNECTIONS 1 vs 4, for the
@@ -14,7 +13,6 @@ import { fixtures, medianRun, stickerFiles, stop, waitFor, wrk, type WrkResult }
  * time, rotated BENCH_REPEATS times; medians reported.
  * Env: BENCH_DURATION (default 10s), BENCH_CONNECTIONS ("64,1000"), BENCH_REPEATS (3).
  */
-const root = join(__dirname, '..', '..');
 const duration = process.env.BENCH_DURATION ?? '10s';
 const connectionSets = (process.env.BENCH_CONNECTIONS ?? '64,1000').split(',').map(Number);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
@@ -39,55 +37,26 @@ async function main() {
     { label: `ten stickers, gzip, ${c} conns`, paths: ids.map((id) => `/stickers/${id}`), connections: c },
     { label: `ten stickers + one 4 MiB value, ${c} conns`, paths: [...ids, bigId].map((id) => `/stickers/${id}`), connections: c },
   ]);
-  const results = new Map<string, WrkResult[]>();
-  const port = 18181;
-  for (let r = 0; r < repeats; r++) {
-    for (const cfg of configs) {
-      const service = spawn(process.execPath, [join(root, 'dist', 'src', 'main.js')], {
-        env: {
-          ...process.env,
-          ...cfg.env,
-          WORKERS: '2',
-          SERVER_PORT: String(port),
-          SERVER_HOST: '127.0.0.1',
-          TELEGRAM_BOT_TOKEN: fake.token,
-          TELEGRAM_API_BASE_URL: fake.url,
-          REDIS_URL: redis.url,
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
-      const base = `http://127.0.0.1:${port}`;
-      await waitFor(`${base}/health`);
+  const results = await rotateConfigs({
+    configs,
+    scenarios,
+    repeats,
+    duration,
+    env: { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, REDIS_URL: redis.url, DISK_CACHE_ENABLED: 'false' },
+    warm: async (base) => {
       for (let i = 0; i < 8; i++) {
         for (const id of [...ids, bigId]) {
           const res = await request(`${base}/stickers/${id}`, { headers: { 'accept-encoding': 'gzip' }, reset: true });
           await res.body.dump();
         }
       }
-      for (const s of scenarios) {
-        const key = `${cfg.name}|${s.label}`;
-        const runs = results.get(key) ?? [];
-        runs.push(wrk(base, s.paths, s.connections, true, duration));
-        results.set(key, runs);
-        console.error(key, runs.at(-1));
-      }
-      await stop(service);
-    }
-  }
+    },
+  });
   await fake.close();
   await redis.stop();
 
   console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; redis-server ${readRedisVersion()} on the same cores; wrk -t2 ${duration}; medians of ${repeats} rotations\n`);
-  console.log('| scenario | configuration | req/s | p50 ms | p99 ms | errors (all runs) | vs in-process |');
-  console.log('|---|---|---|---|---|---|---|');
-  for (const s of scenarios) {
-    const ref = medianRun(results.get(`${configs[0].name}|${s.label}`)!);
-    for (const cfg of configs) {
-      const m = medianRun(results.get(`${cfg.name}|${s.label}`)!);
-      console.log(`| ${s.label} | ${cfg.name} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${m.errors + m.non2xx} | ${(m.rps / ref.rps).toFixed(2)} |`);
-    }
-  }
+  printComparison(configs, scenarios, results, 'in-process');
 }
 
 function readRedisVersion(): string {
