@@ -15,13 +15,14 @@ import { fixtures, median, printComparison, rotateConfigs, stickerFiles, type Be
  * and Redis-tier hits, at 64 and 1000 connections; (2) lookups and inserts per second on a store of
  * BENCH_ENTRIES entries, with eviction; (3) the time to open a full store and serve its first hit.
  * Env: BENCH_DURATION (10s), BENCH_CONNECTIONS ("64,1000"), BENCH_REPEATS (3), BENCH_ENTRIES (100000),
- * BENCH_PART ("1,2,3").
+ * BENCH_PART ("1,2,3,4"); part 4: the plain-files alternative (write to a temporary name and rename, read
+ * the file), for the same entries, without the index, eviction or locking it would still need.
  */
 const duration = process.env.BENCH_DURATION ?? '10s';
 const connectionSets = (process.env.BENCH_CONNECTIONS ?? '64,1000').split(',').map(Number);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const entries = Number(process.env.BENCH_ENTRIES ?? 100_000);
-const parts = new Set((process.env.BENCH_PART ?? '1,2,3').split(','));
+const parts = new Set((process.env.BENCH_PART ?? '1,2,3,4').split(','));
 const log = createLogger({ level: 'warn', secrets: [] });
 
 async function throughService(): Promise<void> {
@@ -97,6 +98,28 @@ async function startFull(dir: string): Promise<string> {
   return `(3) opening the full store (${n} entries): ${opened.toFixed(1)} ms; first hit ${hit ? 'served' : 'MISSED'} ${first.toFixed(1)} ms after the start`;
 }
 
+async function plainFiles(): Promise<string> {
+  const { mkdirSync, readFileSync: read, renameSync, writeFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'sp-bench-files-'));
+  const path = (i: number) => join(dir, String(i % 256).padStart(3, '0'), `U${i}`);
+  for (let d = 0; d < 256; d++) mkdirSync(join(dir, String(d).padStart(3, '0')));
+  let t = performance.now();
+  for (let i = 0; i < entries; i++) {
+    const p = path(i);
+    writeFileSync(`${p}.tmp`, entry(i).plain!);
+    renameSync(`${p}.tmp`, p);
+  }
+  const writes = entries / ((performance.now() - t) / 1000);
+  const lookups: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    t = performance.now();
+    for (let k = 0; k < 20_000; k++) read(path(Math.floor(Math.random() * entries)));
+    lookups.push(20_000 / ((performance.now() - t) / 1000));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return `(4) plain files, same entries (256 directories, write + rename, no index, no eviction, no lock): ${writes.toFixed(0)} writes/s; random reads ${median(lookups).toFixed(0)}/s`;
+}
+
 async function main() {
   console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
   if (parts.has('2') || parts.has('3')) {
@@ -104,6 +127,7 @@ async function main() {
     console.log(line);
     if (parts.has('3')) console.log(await startFull(dir));
   }
+  if (parts.has('4')) console.log(await plainFiles());
   if (parts.has('1')) await throughService();
 }
 
