@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { errors } from './errors.js';
@@ -15,6 +16,10 @@ import type { DiskTier } from './disk/tier.js';
 import { createParts, type AppDeps, type Parts } from './parts.js';
 import { handleErrors } from './error-handler.js';
 import { limitRate } from './rate-limit.js';
+import { observe, REQUEST_ID } from './observe.js';
+import { allowCrossOrigin, shedOverload } from './edge-guards.js';
+import type { MetricsText } from './metrics.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { stickerRoutes } from './routes/stickers.js';
 import { healthRoutes } from './routes/health.js';
 import { formatRoutes } from './routes/formats.js';
@@ -35,6 +40,10 @@ declare module 'fastify' {
     redis: RedisTier | undefined;
     uploads: UploadBudget;
     disk: DiskTier | undefined;
+    /** Set when the process starts closing: readiness answers 503. */
+    draining: boolean;
+    /** The text of /metrics; undefined with METRICS_ENABLED=false. */
+    metricsText: MetricsText | undefined;
   }
 }
 
@@ -43,13 +52,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const app = createServer(config, deps);
   const parts = createParts(app, config, deps);
   const stats = deps.stats ?? localStats();
-  stats.attach(() => processStats(parts));
+  stats.attach('stats', () => processStats(parts));
   decorate(app, config, parts, stats);
+  app.decorate('metricsText', observe(app, config, parts, stats));
   handleErrors(app);
+  await allowCrossOrigin(app, config);
+  await shedOverload(app, config);
   await limitRate(app, config, parts.redis);
   await app.register(healthRoutes);
   await app.register(formatRoutes);
   await app.register(cacheRoutes);
+  await app.register(metricsRoutes);
   await app.register(stickerRoutes);
   await app.register(convertRoutes);
   // Fastify runs this after its own server close, which waits for the requests under way (the shutdown
@@ -68,9 +81,16 @@ function createServer(config: Config, deps: AppDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 1024 }, // long ids must reach our validation (400), not the router's 404
     bodyLimit: 64 * 1024, // only POST /convert takes a body, with its own limit
-    return503OnClosing: true,
+    // Requests that arrive on open connections while the server closes are answered, not refused: the
+    // drain before closing (server.ts) has already asked their clients to leave.
+    return503OnClosing: false,
     trustProxy: config.trustProxy, // off by default: a client must not pick its own identity via X-Forwarded-For
     forceCloseConnections: 'idle',
+    // A client's X-Request-Id when it is plain (it goes into logs), else one of ours.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
     // Slow-header and slow-body sockets are closed within a second of their limit, not Node's 30 s check.
     http: { headersTimeout: config.server.headersTimeoutMs, connectionsCheckingInterval: SERVER_TIMEOUT_CHECK_MS },
     requestTimeout: config.server.requestTimeoutMs,
@@ -89,6 +109,7 @@ function decorate(app: FastifyInstance, config: Config, parts: Parts, stats: Sta
   app.decorate('redis', parts.redis);
   app.decorate('uploads', parts.uploads);
   app.decorate('disk', parts.disk);
+  app.decorate('draining', false);
 }
 
 /** This process's counters, as /cache/stats reports them. */

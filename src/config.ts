@@ -90,6 +90,13 @@ const schema = {
   RATE_LIMIT_CONVERSIONS: integer(0, 10_000_000).default(30),
   RATE_LIMIT_FAIL_OPEN: boolean.default(false),
   TRUST_PROXY: boolean.default(false),
+  METRICS_ENABLED: boolean.default(true),
+  METRICS_PORT: integer(1, 65535).optional(),
+  ACCESS_LOG: boolean.default(true),
+  CORS_ORIGINS: text({ trim: true }).default('*'),
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(0, 600_000).default(1000),
+  OVERLOAD_MAX_HEAP_MB: number(0, 1_000_000).default(0),
+  SHUTDOWN_TIMEOUT_SEC: number(0.1, 3600).optional(),
   ADMIN_TOKEN: text({ min: 16 }).optional(),
 };
 
@@ -150,6 +157,15 @@ export type Config = Readonly<{
   rateLimit: Readonly<{ enabled: boolean; max: number; windowMs: number; conversions: number; failOpen: boolean; workers: number }>;
   trustProxy: boolean;
   adminToken: string | undefined;
+  /** port: serve /metrics on this port only (not on the service's). */
+  metrics: Readonly<{ enabled: boolean; port: number | undefined }>;
+  accessLog: boolean;
+  /** Origins allowed to call the public GET routes from a browser ('*': any); admin routes never. */
+  corsOrigins: readonly string[] | '*';
+  /** A worker past either answers 503 with Retry-After (0: that check is off). */
+  overload: Readonly<{ maxEventLoopDelayMs: number; maxHeapBytes: number }>;
+  /** How long a stopping worker waits for requests under way before it exits anyway. */
+  shutdownTimeoutMs: number;
 }>;
 
 export type RendererName = (typeof RENDERERS)[number];
@@ -279,6 +295,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     trustProxy: e.TRUST_PROXY,
     adminToken: e.ADMIN_TOKEN || undefined,
+    metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
+    accessLog: e.ACCESS_LOG,
+    corsOrigins: e.CORS_ORIGINS === '*' ? '*' : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    overload: { maxEventLoopDelayMs: e.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS, maxHeapBytes: Math.floor(e.OVERLOAD_MAX_HEAP_MB * 1024 * 1024) },
+    // Past the longest deadline by default, so a request under way is answered before its worker exits.
+    shutdownTimeoutMs: (e.SHUTDOWN_TIMEOUT_SEC ?? Math.max(e.ENDPOINT_TIMEOUT_SEC, e.CONVERSION_TIMEOUT_SEC) + 5) * sec,
   });
 }
 

@@ -27,3 +27,8 @@ export const SERVER_TIMEOUT_CHECK_MS = 1000;
 export const TOKEN_RECHECK_MS = 5000;
 /** Time limit of that getMe. */
 export const TOKEN_CHECK_TIMEOUT_MS = 3000;
+/**
+ * A stopping worker first answers for this long with Connection: close, so keep-alive clients leave on their
+ * own instead of having an idle connection closed under a request they are just sending.
+ */
+export const SHUTDOWN_DRAIN_MS = 1000;

@@ -17,59 +17,73 @@ export interface ProcessStats {
   process: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; uptimeSec: number };
 }
 
-/** Gathers every serving process's stats: just this one, or all cluster workers via the primary. */
+/** What each serving process can be asked for: its counters, and its Prometheus metrics (as JSON). */
+export interface Sources {
+  stats: ProcessStats;
+  metrics: unknown[];
+}
+export type SourceName = keyof Sources;
+
+/** Gathers every serving process's stats or metrics: just this one, or all cluster workers via the primary. */
 export interface StatsCollector {
-  /** The app hands over how to read its own counters, once, when it is built. */
-  attach(local: () => ProcessStats): void;
-  collect(): Promise<ProcessStats[]>;
+  /** The app hands over how to read each of its own sources, once, when it is built. */
+  attach<K extends SourceName>(name: K, local: () => Sources[K] | Promise<Sources[K]>): void;
+  collect<K extends SourceName>(name: K): Promise<Array<Sources[K]>>;
   close(): void;
 }
 
+type Local = { [K in SourceName]?: () => Sources[K] | Promise<Sources[K]> };
+
+async function read<K extends SourceName>(locals: Local, name: K): Promise<Array<Sources[K]>> {
+  const fn = locals[name] as (() => Sources[K] | Promise<Sources[K]>) | undefined;
+  return fn ? [await fn()] : [];
+}
+
 export function localStats(): StatsCollector {
-  let local: (() => ProcessStats) | undefined;
+  const locals: Local = {};
   return {
-    attach: (fn) => (local = fn),
-    collect: async () => (local ? [local()] : []),
+    attach: (name, fn) => void (locals[name] = fn as never),
+    collect: (name) => read(locals, name),
     close: () => {},
   };
 }
 
 type Msg =
-  | { type: 'stats:collect'; id: string }
-  | { type: 'stats:request'; id: string }
-  | { type: 'stats:reply'; id: string; stats: ProcessStats }
-  | { type: 'stats:result'; id: string; all: ProcessStats[] };
+  | { type: 'stats:collect'; id: string; name: SourceName }
+  | { type: 'stats:request'; id: string; name: SourceName }
+  | { type: 'stats:reply'; id: string; value: unknown }
+  | { type: 'stats:result'; id: string; all: unknown[] };
 
 const isMsg = (m: unknown): m is Msg => typeof m === 'object' && m !== null && String((m as Msg).type).startsWith('stats:');
 
 /** Worker side of the IPC exchange: asks the primary to poll every worker, and answers the primary's polls. */
 export function clusterWorkerStats(timeoutMs = 1000): StatsCollector {
-  let local: () => ProcessStats = () => {
-    throw new Error('stats source not attached');
-  };
-  const pending = new Map<string, (all: ProcessStats[]) => void>();
+  const locals: Local = {};
+  const pending = new Map<string, (all: unknown[]) => void>();
   const onMessage = (m: unknown) => {
     if (!isMsg(m)) return;
-    if (m.type === 'stats:request') process.send!({ type: 'stats:reply', id: m.id, stats: local() } satisfies Msg);
-    else if (m.type === 'stats:result') pending.get(m.id)?.(m.all);
+    if (m.type === 'stats:request') {
+      void read(locals, m.name).then(([value]) => process.send!({ type: 'stats:reply', id: m.id, value } satisfies Msg));
+    } else if (m.type === 'stats:result') pending.get(m.id)?.(m.all);
   };
   process.on('message', onMessage);
   return {
-    attach: (fn) => (local = fn),
-    collect: () =>
-      new Promise((resolve) => {
+    attach: (name, fn) => void (locals[name] = fn as never),
+    collect: <K extends SourceName>(name: K) =>
+      new Promise<Array<Sources[K]>>((resolve) => {
         const id = randomUUID();
         // If the primary does not answer in time, report at least this worker.
         const t = setTimeout(() => {
           pending.delete(id);
-          resolve([local()]);
+          void read(locals, name).then(resolve);
         }, timeoutMs);
         pending.set(id, (all) => {
           clearTimeout(t);
           pending.delete(id);
-          resolve(all.length > 0 ? all : [local()]);
+          if (all.length > 0) resolve(all as Array<Sources[K]>);
+          else void read(locals, name).then(resolve);
         });
-        process.send!({ type: 'stats:collect', id } satisfies Msg);
+        process.send!({ type: 'stats:collect', id, name } satisfies Msg);
       }),
     close: () => process.off('message', onMessage),
   };
@@ -80,7 +94,8 @@ export function servePrimaryStats(timeoutMs = 800): void {
   cluster.on('message', (asker, m: unknown) => {
     if (!isMsg(m) || m.type !== 'stats:collect') return;
     const workers = Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected());
-    const all: ProcessStats[] = [];
+    const all: unknown[] = [];
+    let replies = 0;
     const pollId = randomUUID();
     let done = false;
     const finish = () => {
@@ -92,12 +107,12 @@ export function servePrimaryStats(timeoutMs = 800): void {
     };
     const onReply = (_w: unknown, r: unknown) => {
       if (isMsg(r) && r.type === 'stats:reply' && r.id === pollId) {
-        all.push(r.stats);
-        if (all.length === workers.length) finish();
+        if (r.value !== undefined) all.push(r.value);
+        if (++replies === workers.length) finish();
       }
     };
     const t = setTimeout(finish, timeoutMs);
     cluster.on('message', onReply);
-    for (const w of workers) w!.send({ type: 'stats:request', id: pollId } satisfies Msg);
+    for (const w of workers) w!.send({ type: 'stats:request', id: pollId, name: m.name } satisfies Msg);
   });
 }

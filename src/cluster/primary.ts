@@ -44,13 +44,16 @@ export function runPrimary(config: Config): void {
   let stopping = false;
 
   cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, process.env.NODE_OPTIONS) });
-  const fork = (slot: number) => {
+  const fork = (slot: number): Worker => {
     // A fixed malloc trim threshold: glibc otherwise raises it as large buffers come and go, and memory freed
     // by a conversion (or by a pool thread that exited) stays with the process. Measured: idle 176 instead of
     // 179-198 MiB, converting peak 416 instead of 472 MiB, same throughput (BENCHMARKS.md).
     const w = cluster.fork({ STICKER_WORKER_SLOT: String(slot), MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? String(MALLOC_TRIM_THRESHOLD) });
     slots.set(w, { slot, started: Date.now(), listening: false });
+    return w;
   };
+  /** Workers being replaced by a rolling restart: their exit is expected. */
+  const retiring = new Set<Worker>();
 
   cluster.on('message', (w, m: unknown) => {
     const info = slots.get(w);
@@ -59,7 +62,7 @@ export function runPrimary(config: Config): void {
   cluster.on('exit', (w, code, signal) => {
     const info = slots.get(w);
     slots.delete(w);
-    if (stopping || !info) return;
+    if (retiring.delete(w) || stopping || !info) return;
     const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
     if (!info.listening) {
       const failures = (startFailures.get(info.slot) ?? 0) + 1;
@@ -78,7 +81,10 @@ export function runPrimary(config: Config): void {
     // Not unref()'d: while every worker is down, this timer is what keeps the primary alive.
     setTimeout(() => !stopping && fork(info.slot), delay);
   });
+  // The service's port (a worker may listen on METRICS_PORT too).
+  const servicePort = (addr: { port: number }) => config.server.port === 0 || addr.port === config.server.port;
   cluster.on('listening', (w, addr) => {
+    if (!servicePort(addr)) return;
     const info = slots.get(w);
     if (info) {
       info.listening = true;
@@ -87,8 +93,8 @@ export function runPrimary(config: Config): void {
     log.info({ workerPid: w.process.pid, port: addr.port }, 'worker listening');
   });
 
-  // Workers get the longest request deadline to finish what they are answering, then a little more.
-  const graceMs = Math.max(config.limits.endpointTimeoutMs, config.limits.conversionTimeoutMs) + 5000;
+  // Workers get SHUTDOWN_TIMEOUT_SEC to finish what they are answering, then a little more.
+  const graceMs = config.shutdownTimeoutMs + 5000;
   /** Stops every worker (SIGTERM, then SIGKILL past the grace) and exits with exitCode. */
   const stopAll = (exitCode: number) => {
     stopping = true;
@@ -115,6 +121,37 @@ export function runPrimary(config: Config): void {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+
+  /**
+   * SIGHUP: replaces the workers one at a time (each re-reads .env), starting the next only once the new
+   * one listens and the old one has finished its requests, so the host always has WORKERS serving.
+   */
+  let rolling = false;
+  const roll = async () => {
+    if (rolling || stopping) return;
+    rolling = true;
+    log.info({ workers: slots.size }, 'rolling restart');
+    for (const [old, info] of [...slots]) {
+      if (stopping) break;
+      if (!slots.has(old)) continue;
+      const fresh = fork(info.slot);
+      const up = await new Promise<boolean>((resolve) => {
+        fresh.on('listening', (addr) => servicePort(addr) && resolve(true));
+        fresh.once('exit', () => resolve(false));
+      });
+      if (!up) {
+        log.error({ slot: info.slot }, 'rolling restart stopped: the new worker did not start; the old one keeps serving');
+        break;
+      }
+      retiring.add(old);
+      const gone = new Promise((r) => old.once('exit', r));
+      old.process.kill('SIGTERM');
+      await gone;
+    }
+    rolling = false;
+    log.info({ workers: slots.size }, 'rolling restart done');
+  };
+  process.on('SIGHUP', () => void roll());
 
   log.info({ workers: config.server.workers, port: config.server.port, threadsPerWorker: config.pool.threads }, 'starting');
   for (let i = 0; i < config.server.workers; i++) fork(i);

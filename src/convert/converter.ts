@@ -47,7 +47,16 @@ export class Converter {
     return makeEntry({ ...entry, plain: decoded.json });
   }
 
+  /** Told of every conversion made: its output format and the time it took (ffmpeg's, for video). */
+  onConverted: ((format: string, seconds: number, engine: 'pool' | 'ffmpeg') => void) | undefined;
+
   async convert(base: StickerEntry, spec: ConvertSpec, signal?: AbortSignal): Promise<StickerEntry> {
+    const entry = await this.#convert(base, spec, signal);
+    this.onConverted?.(entry.output, entry.conversionMs / 1000, spec.kind === 'video' ? 'ffmpeg' : 'pool');
+    return entry;
+  }
+
+  async #convert(base: StickerEntry, spec: ConvertSpec, signal?: AbortSignal): Promise<StickerEntry> {
     const common = { fileUniqueId: base.fileUniqueId, original: base.original, isConverted: true };
     if (spec.kind === 'original') {
       return makeEntry({ ...common, output: 'tgs', contentType: contentTypes.tgs, isConverted: false, conversionMs: 0, plain: base.gzip, etag: `${base.etag.slice(0, -1)}-tgs"` });

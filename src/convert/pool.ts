@@ -179,12 +179,19 @@ export class ThreadPool {
   /** make builds the task afresh (its buffers are moved), so it can run again if its thread is replaced. */
   async #run(make: MakeTask, signal?: AbortSignal, stopThreadOnAbort = true): Promise<unknown> {
     // Refuse at once when the queue is full rather than letting waiters pile up.
-    if (this.#pool.queueSize >= this.#opts.queueMax) throw errors.overloaded('processing queue is full');
+    if (this.#pool.queueSize >= this.#opts.queueMax) {
+      this.onTask?.('refused', 'overloaded', 0);
+      throw errors.overloaded('processing queue is full');
+    }
     const deadline = AbortSignal.timeout(this.#opts.taskTimeoutMs);
     const abort = signal ? AbortSignal.any([signal, deadline]) : deadline;
     const recycledBefore = this.#recycled;
+    const started = performance.now();
+    let kind = 'unknown';
+    let outcome = 'ok';
     const attempt = () => {
       const { task, transferList } = make();
+      kind = task.kind;
       if (stopThreadOnAbort) return this.#pool.run(task, { transferList, signal: abort });
       return raceSignal(this.#pool.run(task, { transferList }), abort);
     };
@@ -197,10 +204,22 @@ export class ThreadPool {
         return await attempt();
       }
     } catch (err) {
+      outcome = deadline.aborted ? 'timeout' : signal?.aborted ? 'cancelled' : 'error';
       if (deadline.aborted) throw errors.conversionTimeout(this.#opts.taskTimeoutMs);
       if (signal?.aborted) throw signal.reason;
       if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') throw errors.corruptSticker('too large to process');
       throw err;
+    } finally {
+      this.onTask?.(kind, outcome, (performance.now() - started) / 1000);
     }
+  }
+
+  /** Told of every task: its kind, how it ended (ok, error, timeout, cancelled) and its time in the pool, queue included. */
+  onTask: ((kind: string, outcome: string, seconds: number) => void) | undefined;
+
+  /** Time tasks waited for a thread and ran, as piscina measures them (ms). */
+  get timings(): { waitP50: number; waitP99: number; runP50: number; runP99: number } {
+    const h = this.#pool.histogram;
+    return { waitP50: h.waitTime.p50, waitP99: h.waitTime.p99, runP50: h.runTime.p50, runP99: h.runTime.p99 };
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import type { ProcessStats } from '../stats.js';
 import { errors } from '../errors.js';
@@ -32,7 +32,7 @@ export function summarize(all: ProcessStats[], redisShared: Record<string, unkno
 
 export async function cacheRoutes(app: FastifyInstance): Promise<void> {
   app.get('/cache/stats', async () => {
-    const [all, shared] = await Promise.all([app.stats.collect(), app.redis ? app.redis.stats() : { enabled: false }]);
+    const [all, shared] = await Promise.all([app.stats.collect('stats'), app.redis ? app.redis.stats() : { enabled: false }]);
     // The disk store is one for the host: its totals come from it once, not summed over the workers.
     const disk = app.disk ? { enabled: true, usable: app.disk.usable, ...app.disk.totals() } : { enabled: false };
     return summarize(all, shared, disk);
@@ -47,13 +47,15 @@ export async function cacheRoutes(app: FastifyInstance): Promise<void> {
   };
 
   // A static path wins over a parametric one in the router, so "all" is never taken for a file id.
-  app.delete('/cache/all', async (req) => {
+  // Never callable from another origin's page (CORS off for them, and DELETE is not a preflight method).
+  const admin = { config: { cors: false } as FastifyContextConfig };
+  app.delete('/cache/all', admin, async (req) => {
     authorize(req);
     const removed = await app.stickers.clear();
     return { status: 'cleared', redisKeysRemoved: removed.redis ?? 0, diskEntriesRemoved: removed.disk ?? 0 };
   });
 
-  app.delete<{ Params: { fileId: string } }>('/cache/:fileId', async (req) => {
+  app.delete<{ Params: { fileId: string } }>('/cache/:fileId', admin, async (req) => {
     authorize(req);
     validateFileId(req.params.fileId);
     await app.stickers.invalidate(req.params.fileId);

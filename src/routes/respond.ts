@@ -23,9 +23,17 @@ export interface SendOptions {
 export function send(reply: FastifyReply, s: Served, { headers: fixed, etag, ifNoneMatch, fileId, started }: SendOptions) {
   const headers = fixed.slice();
   if (fileId) headers.push('x-file-id', fileId);
-  headers.push('x-cache-status', s.cache);
+  headers.push('x-cache-status', s.cache, 'x-request-id', reply.request.id);
+  // A stopping worker tells keep-alive clients to go elsewhere.
+  if (reply.server.draining) headers.push('connection', 'close');
+  reply.request.served = s;
   const extra = reply.getHeaders();
-  for (const k in extra) headers.push(k, String(extra[k]));
+  for (const k in extra) {
+    // Vary from a hook (CORS: Origin) joins the entry's own (Accept-Encoding) instead of replacing it.
+    const at = k === 'vary' ? headers.indexOf('vary') : -1;
+    if (at >= 0 && at % 2 === 0) headers[at + 1] = `${headers[at + 1]}, ${String(extra[k])}`;
+    else headers.push(k, String(extra[k]));
+  }
   const res = reply.raw;
   reply.hijack();
   if (ifNoneMatch !== undefined && matches(ifNoneMatch, etag)) {
