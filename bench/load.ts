@@ -34,11 +34,15 @@ async function main() {
       SERVER_HOST: '127.0.0.1',
       TELEGRAM_BOT_TOKEN: fake.token,
       TELEGRAM_API_BASE_URL: fake.url,
-      LOG_LEVEL: 'warn',
+      // BENCH_LOG_LEVEL=info measures the access log as a deployment writes it (to /dev/null here).
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
       NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'ignore' : 'inherit', 'inherit'],
   });
+  // BENCH_SCRAPE=1: a Prometheus-like scraper polls /metrics every second for the whole run (in its own
+  // process: wrk blocks this one).
+  const scraper = process.env.BENCH_SCRAPE ? spawn('sh', ['-c', `while true; do curl -s -o /dev/null http://127.0.0.1:${port}/metrics; sleep 1; done`], { stdio: 'ignore' }) : undefined;
   const base = `http://127.0.0.1:${port}`;
   await waitFor(`${base}/health`);
   const idleMem = treeRssKiB(service.pid!);
@@ -100,6 +104,7 @@ async function main() {
   }
   const mem = treeRssKiB(service.pid!);
   await stop(bare);
+  scraper?.kill();
   await stop(service);
   await fake.close();
 

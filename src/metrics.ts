@@ -1,5 +1,4 @@
 import cluster from 'node:cluster';
-import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Parts } from './parts.js';
 import type { StatsCollector } from './stats.js';
@@ -9,26 +8,85 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 /** The text of /metrics: every worker's metrics, summed (histograms bucket by bucket). */
 export type MetricsText = () => Promise<{ contentType: string; body: string }>;
 
+export interface Metrics {
+  text: MetricsText;
+  /** Counts one answered request (called once per response, so kept cheap: no label hashing). */
+  request(method: string, route: string, status: number, seconds: number): void;
+}
+
+/**
+ * http_requests_total and http_request_duration_seconds kept in plain maps and handed to prom-client only
+ * at scrape time: prom-client hashes the labels of every observation, a cost on every request.
+ */
+class RequestCounts {
+  readonly #totals = new Map<string, { labels: { method: string; route: string; status: number }; n: number }>();
+  readonly #times = new Map<string, { labels: { method: string; route: string }; buckets: number[]; sum: number; n: number }>();
+
+  record(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route}`;
+    const tkey = `${key} ${status}`;
+    let t = this.#totals.get(tkey);
+    if (!t) this.#totals.set(tkey, (t = { labels: { method, route, status }, n: 0 }));
+    t.n++;
+    let h = this.#times.get(key);
+    if (!h) this.#times.set(key, (h = { labels: { method, route }, buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, n: 0 }));
+    let i = 0;
+    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]) i++;
+    h.buckets[i]++;
+    h.sum += seconds;
+    h.n++;
+  }
+
+  /** The two metrics as prom-client metric objects (what getMetricsAsJSON asks each for). */
+  metrics() {
+    return [
+      {
+        name: 'http_requests_total',
+        get: async () => ({
+          name: 'http_requests_total',
+          help: 'HTTP requests answered',
+          type: 'counter',
+          aggregator: 'sum',
+          values: [...this.#totals.values()].map((t) => ({ labels: t.labels, value: t.n })),
+        }),
+      },
+      {
+        name: 'http_request_duration_seconds',
+        get: async () => ({
+          name: 'http_request_duration_seconds',
+          help: 'Time to answer, by route',
+          type: 'histogram',
+          aggregator: 'sum',
+          values: [...this.#times.values()].flatMap((h) => {
+            let cumulative = 0;
+            const buckets = DURATION_BUCKETS.map((le, i) => ({ metricName: 'http_request_duration_seconds_bucket', labels: { le, ...h.labels }, value: (cumulative += h.buckets[i]) }));
+            return [
+              ...buckets,
+              { metricName: 'http_request_duration_seconds_bucket', labels: { le: '+Inf', ...h.labels }, value: h.n },
+              { metricName: 'http_request_duration_seconds_sum', labels: h.labels, value: h.sum },
+              { metricName: 'http_request_duration_seconds_count', labels: h.labels, value: h.n },
+            ];
+          }),
+        }),
+      },
+    ];
+  }
+}
+
 /**
  * Prometheus metrics of this process (prom-client, loaded only when METRICS_ENABLED). Counters the parts
  * already keep are read at scrape time, so serving pays only for the request counter and histogram.
  * Labels stay bounded: routes as registered, task kinds, output formats, tiers; never a file id.
  */
-export function registerMetrics(app: FastifyInstance, parts: Parts, stats: StatsCollector): MetricsText {
+export function registerMetrics(parts: Parts, stats: StatsCollector): Metrics {
   const client = require('prom-client') as typeof import('prom-client');
   const registry = new client.Registry();
   const worker = String(cluster.worker?.id ?? 0);
   // Event loop, heap, GC, handles: per worker (labelled), so they are not summed into a meaningless total.
   client.collectDefaultMetrics({ register: registry, labels: { worker } });
 
-  const requests = new client.Counter({ name: 'http_requests_total', help: 'HTTP requests answered', labelNames: ['method', 'route', 'status'], registers: [registry] });
-  const duration = new client.Histogram({ name: 'http_request_duration_seconds', help: 'Time to answer, by route', labelNames: ['method', 'route'], buckets: DURATION_BUCKETS, registers: [registry] });
-  app.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unmatched';
-    requests.inc({ method: req.method, route, status: reply.statusCode });
-    duration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
-    done();
-  });
+  const requests = new RequestCounts();
+  for (const m of requests.metrics()) registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
 
   const tasks = new client.Histogram({ name: 'pool_task_duration_seconds', help: 'Worker-thread tasks by kind and outcome, queueing included', labelNames: ['kind', 'outcome'], buckets: DURATION_BUCKETS, registers: [registry] });
   parts.pool.onTask = (kind, outcome, seconds) => tasks.observe({ kind, outcome }, seconds);
@@ -102,9 +160,12 @@ export function registerMetrics(app: FastifyInstance, parts: Parts, stats: Stats
   }
 
   stats.attach('metrics', () => registry.getMetricsAsJSON() as Promise<unknown[]>);
-  return async () => {
-    const all = await stats.collect('metrics');
-    const merged: Registry = client.AggregatorRegistry.aggregate(all as Parameters<typeof client.AggregatorRegistry.aggregate>[0]);
-    return { contentType: registry.contentType, body: await merged.metrics() };
+  return {
+    request: (method, route, status, seconds) => requests.record(method, route, status, seconds),
+    text: async () => {
+      const all = await stats.collect('metrics');
+      const merged: Registry = client.AggregatorRegistry.aggregate(all as Parameters<typeof client.AggregatorRegistry.aggregate>[0]);
+      return { contentType: registry.contentType, body: await merged.metrics() };
+    },
   };
 }

@@ -27,21 +27,30 @@ export function observe(app: FastifyInstance, config: Config, parts: Parts, stat
     if (app.draining) reply.header('connection', 'close');
     done(null, payload);
   });
-  if (config.accessLog) {
+  const metrics = config.metrics.enabled ? registerMetrics(parts, stats) : undefined;
+  // The root logger with reqId as a field: req.log would build a child logger for every request.
+  const log = config.accessLog ? app.log : undefined;
+  if (metrics || log) {
+    // One hook for both, reading the route once (Fastify builds routeOptions anew on each access).
     app.addHook('onResponse', (req, reply, done) => {
-      const s = req.served;
-      req.log.info(
-        {
-          method: req.method,
-          route: req.routeOptions.url ?? 'unmatched',
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime * 100) / 100,
-          ...(s && { cache: s.cache, format: s.entry.output, bytes: s.body.length }),
-        },
-        'request',
-      );
+      const route = req.routeOptions.url ?? 'unmatched';
+      metrics?.request(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+      if (log) {
+        const s = req.served;
+        log.info(
+          {
+            reqId: req.id,
+            method: req.method,
+            route,
+            status: reply.statusCode,
+            ms: Math.round(reply.elapsedTime * 100) / 100,
+            ...(s && { cache: s.cache, format: s.entry.output, bytes: s.body.length }),
+          },
+          'request',
+        );
+      }
       done();
     });
   }
-  return config.metrics.enabled ? registerMetrics(app, parts, stats) : undefined;
+  return metrics?.text;
 }
