@@ -53,6 +53,8 @@ describe('metrics, access log, request ids, CORS', () => {
     assert.equal(get.headers['access-control-allow-origin'], '*');
     assert.match(get.headers['access-control-expose-headers'] as string, /x-cache-status/);
     assert.equal(get.headers.vary, 'Accept-Encoding', 'no Vary: Origin with "*"');
+    const plain = await t.app.inject({ url: `/stickers/${fid('m3')}` });
+    assert.equal(plain.headers['access-control-allow-origin'], undefined, 'no CORS headers without Origin');
     const pre = await t.app.inject({ method: 'OPTIONS', url: `/stickers/${fid('m3')}`, headers: { origin: 'https://page.example', 'access-control-request-method': 'GET' } });
     assert.equal(pre.statusCode, 204);
     assert.match(pre.headers['access-control-allow-methods'] as string, /GET/);

@@ -1,4 +1,4 @@
-import type { FastifyContextConfig, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import type { ProcessStats } from '../stats.js';
 import { errors } from '../errors.js';
@@ -47,15 +47,15 @@ export async function cacheRoutes(app: FastifyInstance): Promise<void> {
   };
 
   // A static path wins over a parametric one in the router, so "all" is never taken for a file id.
-  // Never callable from another origin's page (CORS off for them, and DELETE is not a preflight method).
-  const admin = { config: { cors: false } as FastifyContextConfig };
-  app.delete('/cache/all', admin, async (req) => {
+  // Never callable from another origin's page (edge-guards.ts: no CORS headers on DELETE, and DELETE is not
+  // a method a preflight allows).
+  app.delete('/cache/all', async (req) => {
     authorize(req);
     const removed = await app.stickers.clear();
     return { status: 'cleared', redisKeysRemoved: removed.redis ?? 0, diskEntriesRemoved: removed.disk ?? 0 };
   });
 
-  app.delete<{ Params: { fileId: string } }>('/cache/:fileId', admin, async (req) => {
+  app.delete<{ Params: { fileId: string } }>('/cache/:fileId', async (req) => {
     authorize(req);
     validateFileId(req.params.fileId);
     await app.stickers.invalidate(req.params.fileId);
