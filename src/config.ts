@@ -241,30 +241,30 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       keepAliveTimeoutMs: e.SERVER_KEEPALIVE_TIMEOUT_SEC * sec,
     },
     limits: {
-      maxFileBytes: Math.floor(e.MAX_FILE_SIZE_MB * 1024 * 1024),
+      maxFileBytes: mib(e.MAX_FILE_SIZE_MB),
       maxLottieBytes: e.MAX_LOTTIE_BYTES,
       maxLottieDimension: e.MAX_LOTTIE_DIMENSION,
       maxFrames: e.MAX_FRAMES,
       endpointTimeoutMs: e.ENDPOINT_TIMEOUT_SEC * sec,
       conversionTimeoutMs: e.CONVERSION_TIMEOUT_SEC * sec,
       maxOutputSize: e.MAX_OUTPUT_SIZE,
-      maxUploadBytes: e.UPLOAD_ENABLED ? Math.floor(e.MAX_UPLOAD_MB * 1024 * 1024) : undefined,
+      maxUploadBytes: e.UPLOAD_ENABLED ? mib(e.MAX_UPLOAD_MB) : undefined,
       ffmpegPath: e.FFMPEG_PATH,
     },
-    upload: { timeoutMs: e.UPLOAD_TIMEOUT_SEC * sec, minBytesPerSec: e.UPLOAD_MIN_BYTES_PER_SEC, maxInflightBytes: Math.floor(e.UPLOAD_MAX_INFLIGHT_MB * 1024 * 1024) },
+    upload: { timeoutMs: e.UPLOAD_TIMEOUT_SEC * sec, minBytesPerSec: e.UPLOAD_MIN_BYTES_PER_SEC, maxInflightBytes: mib(e.UPLOAD_MAX_INFLIGHT_MB) },
     pool: { threads, queueMax: e.RENDER_QUEUE_MAX, renderer: e.RENDERER, idleTimeoutMs: e.POOL_IDLE_TIMEOUT_SEC * sec },
     cache: {
       ttlSeconds: Math.round(e.CACHE_TTL_DAYS * 86400),
-      memoryBytes: Math.floor(e.MEMORY_CACHE_MB * 1024 * 1024),
+      memoryBytes: mib(e.MEMORY_CACHE_MB),
       filePathTtlMs: 55 * 60 * sec, // Telegram promises a file_path for at least an hour
     },
     disk: e.DISK_CACHE_ENABLED
       ? {
           dir: e.DISK_CACHE_DIR,
-          maxBytes: Math.floor(e.DISK_CACHE_MAX_SIZE_MB * 1024 * 1024),
+          maxBytes: mib(e.DISK_CACHE_MAX_SIZE_MB),
           ttlMs: e.DISK_CACHE_TTL_DAYS * 86400 * sec,
           cleanupIntervalMs: e.DISK_CACHE_CLEANUP_INTERVAL_HOURS * 3600 * sec,
-          maxValueBytes: Math.floor(e.DISK_MAX_FILE_SIZE_MB * 1024 * 1024),
+          maxValueBytes: mib(e.DISK_MAX_FILE_SIZE_MB),
         }
       : undefined,
     redis:
@@ -279,7 +279,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
             clusterNodes: e.REDIS_CLUSTER_NODES,
             keyPrefix: e.REDIS_KEY_PREFIX,
             connections: e.REDIS_MAX_CONNECTIONS,
-            maxValueBytes: Math.floor(e.REDIS_MAX_FILE_SIZE_MB * 1024 * 1024),
+            maxValueBytes: mib(e.REDIS_MAX_FILE_SIZE_MB),
             commandTimeoutMs: e.REDIS_TIMEOUT_MS,
             requestBudgetMs: e.REDIS_REQUEST_BUDGET_MS,
             breakerMs: e.REDIS_BREAKER_SEC * sec,
@@ -298,7 +298,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
     accessLog: e.ACCESS_LOG,
     corsOrigins: e.CORS_ORIGINS === '*' ? '*' : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
-    overload: { maxEventLoopDelayMs: e.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS, maxHeapBytes: Math.floor(e.OVERLOAD_MAX_HEAP_MB * 1024 * 1024) },
+    overload: { maxEventLoopDelayMs: e.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS, maxHeapBytes: mib(e.OVERLOAD_MAX_HEAP_MB) },
     // Past the longest deadline by default, so a request under way is answered before its worker exits.
     shutdownTimeoutMs: (e.SHUTDOWN_TIMEOUT_SEC ?? Math.max(e.ENDPOINT_TIMEOUT_SEC, e.CONVERSION_TIMEOUT_SEC) + 5) * sec,
   });
@@ -316,6 +316,8 @@ export function readEnvironment(cwd = process.cwd()): Record<string, string | un
 }
 
 const stripSlashes = (u: string) => u.replace(/\/+$/, '');
+/** A setting in MB as bytes. */
+const mib = (mb: number) => Math.floor(mb * 1024 * 1024);
 
 function deepFreeze<T extends object>(o: T): T {
   for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v);

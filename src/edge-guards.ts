@@ -21,20 +21,21 @@ export async function allowCrossOrigin(app: FastifyInstance, config: Config): Pr
   const any = config.corsOrigins === '*';
   const allowed = new Set(any ? [] : config.corsOrigins);
   const exposed = EXPOSED.join(', ');
+  /** The Access-Control-Allow-Origin value for a request's Origin; undefined when it is not allowed. */
+  const allowOrigin = (origin: string | undefined) => (origin === undefined ? undefined : any ? '*' : allowed.has(origin) ? origin : undefined);
   app.addHook('onRequest', (req, reply, done) => {
     // With a list, the answer depends on Origin: caches must key on it even for requests without one.
     if (!any) reply.header('vary', 'Origin');
-    const origin = req.headers.origin;
-    if (origin !== undefined && req.method !== 'DELETE' && (any || allowed.has(origin))) {
-      reply.header('access-control-allow-origin', any ? '*' : origin);
+    const allow = req.method === 'DELETE' ? undefined : allowOrigin(req.headers.origin);
+    if (allow !== undefined) {
+      reply.header('access-control-allow-origin', allow);
       reply.header('access-control-expose-headers', exposed);
     }
     done();
   });
+  // A preflight: the hook above has answered the origin; this adds what the page may send.
   app.options('*', (req, reply) => {
-    const origin = req.headers.origin;
-    if (origin !== undefined && (any || allowed.has(origin))) {
-      reply.header('access-control-allow-origin', any ? '*' : origin);
+    if (reply.hasHeader('access-control-allow-origin')) {
       reply.header('access-control-allow-methods', 'GET, HEAD, POST');
       const asked = req.headers['access-control-request-headers'];
       if (asked) reply.header('access-control-allow-headers', asked);

@@ -81,40 +81,16 @@ export class DiskTier implements SharedTier {
     const ok = await this.#write('write', () =>
       this.#s.root.transaction(() => {
         const now = Date.now();
-        let bytes = state.get('bytes') ?? 0;
-        let count = state.get('count') ?? 0;
-        const old = meta.get(key);
-        if (old) {
-          bytes -= old[0];
-          count--;
-          lru.remove([old[2], key]);
-        }
+        // Replacing an entry: its old bytes and LRU record go first.
+        if (meta.get(key)) this.#removeAll([key]);
         entries.put(key, value);
         meta.put(key, [value.length, now, now]);
         lru.put([now, key], 1);
         ids.put(fileId, [entry.fileUniqueId, now]);
-        bytes += value.length;
-        count++;
-        let evicted = 0;
-        // Least recently used out until the new total fits; the entry just written is the newest.
-        while (bytes > this.#cfg.maxBytes) {
-          const victims = [...lru.getKeys({ limit: BATCH })].filter((k) => k[1] !== key);
-          if (victims.length === 0) break;
-          for (const [at, k] of victims) {
-            if (bytes <= this.#cfg.maxBytes) break;
-            const m = meta.get(k);
-            lru.remove([at, k]);
-            if (!m) continue;
-            entries.remove(k);
-            meta.remove(k);
-            bytes -= m[0];
-            count--;
-            evicted++;
-          }
-        }
+        const bytes = (state.get('bytes') ?? 0) + value.length;
         state.put('bytes', bytes);
-        state.put('count', count);
-        if (evicted) state.put('evictions', (state.get('evictions') ?? 0) + evicted);
+        state.put('count', (state.get('count') ?? 0) + 1);
+        this.#evictOver(bytes, key);
       }),
     );
     if (ok) this.counters.writes++;
@@ -169,26 +145,26 @@ export class DiskTier implements SharedTier {
     );
     if (!claimed) return 0;
     const oldest = Date.now() - this.#cfg.ttlMs;
-    let removed = 0;
-    let batch: EntryKey[] = [];
-    const flush = async () => {
-      const keys = batch;
-      batch = [];
-      removed += keys.length;
-      await this.#write('cleanup', () => this.#s.root.transaction(() => this.#removeAll(keys)));
+    /** Keys of the records (meta: [bytes, createdAt, ...]; ids: [uid, createdAt]) created before oldest. */
+    const expired = <K>(records: Iterable<{ key: K; value: [unknown, number, ...unknown[]] }>) => {
+      const keys: K[] = [];
+      for (const { key, value } of records) if (value[1] <= oldest) keys.push(key);
+      return keys;
     };
-    for (const { key, value } of meta.getRange({})) {
-      if (value[1] <= oldest) batch.push(key);
-      if (batch.length >= BATCH) await flush();
-    }
-    if (batch.length) await flush();
-    const staleIds = [...ids.getRange({})].filter((e) => e.value[1] <= oldest).map((e) => e.key);
-    for (let i = 0; i < staleIds.length; i += BATCH) {
-      const part = staleIds.slice(i, i + BATCH);
-      await this.#write('cleanup', () => this.#s.root.transaction(() => part.forEach((k) => ids.remove(k))));
-    }
+    const entryKeys = expired(meta.getRange({}));
+    await this.#inBatches(entryKeys, (part) => this.#removeAll(part));
+    await this.#inBatches(expired(ids.getRange({})), (part) => part.forEach((k) => ids.remove(k)));
+    const removed = entryKeys.length;
     if (removed) this.#log.info({ removed }, 'disk cache: expired entries removed');
     return removed;
+  }
+
+  /** Removes keys BATCH at a time, one transaction each, so the writer lock is never held long. */
+  async #inBatches<K>(keys: K[], remove: (part: K[]) => void): Promise<void> {
+    for (let i = 0; i < keys.length; i += BATCH) {
+      const part = keys.slice(i, i + BATCH);
+      await this.#write('cleanup', () => this.#s.root.transaction(() => remove(part)));
+    }
   }
 
   async close(): Promise<void> {
@@ -230,6 +206,22 @@ export class DiskTier implements SharedTier {
       this.#fault('read', err);
       return undefined;
     }
+  }
+
+  /** Inside a transaction: the least recently used entries out (never keep) until bytes fits the limit. */
+  #evictOver(bytes: number, keep: EntryKey): void {
+    let over = bytes - this.#cfg.maxBytes;
+    if (over <= 0) return;
+    const victims: EntryKey[] = [];
+    for (const [, k] of this.#s.lru.getKeys()) {
+      if (over <= 0) break;
+      const m = k === keep ? undefined : this.#s.meta.get(k);
+      if (!m) continue;
+      victims.push(k);
+      over -= m[0];
+    }
+    this.#removeAll(victims);
+    this.#s.state.put('evictions', (this.#s.state.get('evictions') ?? 0) + victims.length);
   }
 
   /** Inside a transaction: removes entries with their metadata and LRU records, keeping the totals. */

@@ -67,14 +67,8 @@ export class RedisConnection {
 
   /** Waits (at most ms) for every connection and the given promises; false when time ran out. */
   async waitReady(ms: number, also: Array<Promise<unknown>> = []): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
-    const ready = Promise.all([...also, ...this.#clients.map((c) => (c.status === 'ready' ? Promise.resolve() : new Promise<void>((r) => c.once('ready', () => r()))))]).then(() => true);
-    try {
-      return await Promise.race([ready, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const ready = Promise.all([...also, ...this.#clients.map((c) => (c.status === 'ready' ? Promise.resolve() : new Promise<void>((r) => c.once('ready', () => r()))))]);
+    return within(ready.then(() => true), ms, false);
   }
 
   /**

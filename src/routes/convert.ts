@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Deadline } from '../deadline.js';
 import { errors } from '../errors.js';
-import { parseVariantQuery, resolveVariant, withAutoFormat } from '../sticker/variant.js';
+import { parseVariantQuery, resolveVariant, withAutoFormat, type VariantQuery } from '../sticker/variant.js';
 import { acceptsGzip, entryHeaders, send } from './respond.js';
 import { readUpload, type Upload } from '../upload/read.js';
 
@@ -27,7 +27,10 @@ export async function convertRoutes(app: FastifyInstance): Promise<void> {
   app.post('/convert', async (req, reply) => {
     const started = performance.now();
     let upload: Upload;
+    let q: VariantQuery;
     try {
+      // A bad query or an exhausted budget is refused before the body is read.
+      q = parseVariantQuery(req.query, maxOutputSize);
       await app.limitConversion?.(req);
       upload = await readUpload(req.raw, uploadLimits, budget);
     } catch (err) {
@@ -38,7 +41,6 @@ export async function convertRoutes(app: FastifyInstance): Promise<void> {
     else reply.raw.once('close', () => budget.release(upload.held));
     const body = upload.data;
     if (body.length === 0) throw errors.emptyUpload();
-    const q = parseVariantQuery(req.query, maxOutputSize);
     const gzip = acceptsGzip(req.headers['accept-encoding']);
     const deadline = new Deadline(endpointTimeoutMs);
     try {

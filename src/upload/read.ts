@@ -47,7 +47,7 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits, budget: U
       settled = true;
       clearTimeout(overall);
       clearInterval(pace);
-      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      req.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
     };
     const fail = (err: AppError | Error) => {
       if (settled) return;
@@ -84,9 +84,8 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits, budget: U
         },
       );
     };
-    const onError = () => fail(errors.uploadAborted()); // the socket failed mid-body (reset by the client)
-    // The client went away before the end: nothing to answer, only memory to give back.
-    const onClose = () => fail(errors.uploadAborted());
-    req.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
+    // The client went away (or reset the socket) before the end: nothing to answer, only memory to give back.
+    const onGone = () => fail(errors.uploadAborted());
+    req.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
   });
 }
