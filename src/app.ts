@@ -25,6 +25,7 @@ import { healthRoutes } from './routes/health.js';
 import { formatRoutes } from './routes/formats.js';
 import { cacheRoutes } from './routes/cache.js';
 import { convertRoutes } from './routes/convert.js';
+import { collectRoutes, docsRoutes } from './routes/docs.js';
 
 export type { AppDeps };
 
@@ -50,6 +51,7 @@ declare module 'fastify' {
 /** Builds the Fastify instance with every route and dependency; never listens. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
   const app = createServer(config, deps);
+  const routes = collectRoutes(app);
   const parts = createParts(app, config, deps);
   const stats = deps.stats ?? localStats();
   stats.attach('stats', () => processStats(parts));
@@ -65,6 +67,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(metricsRoutes);
   await app.register(stickerRoutes);
   await app.register(convertRoutes);
+  await app.register(docsRoutes, { routes });
   // Fastify runs this after its own server close, which waits for the requests under way (the shutdown
   // tests pin that), so the pool, the Telegram client and Redis never close under an answered request.
   app.addHook('onClose', async () => {

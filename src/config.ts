@@ -93,6 +93,7 @@ const schema = {
   METRICS_ENABLED: boolean.default(true),
   METRICS_PORT: integer(1, 65535).optional(),
   ACCESS_LOG: boolean.default(true),
+  DOCS_ENABLED: boolean.default(true),
   CORS_ORIGINS: text({ trim: true }).default('*'),
   OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: integer(0, 600_000).default(1000),
   OVERLOAD_MAX_HEAP_MB: number(0, 1_000_000).default(0),
@@ -160,6 +161,8 @@ export type Config = Readonly<{
   /** port: serve /metrics on this port only (not on the service's). */
   metrics: Readonly<{ enabled: boolean; port: number | undefined }>;
   accessLog: boolean;
+  /** /docs, /docs/json and /openapi.json. */
+  docsEnabled: boolean;
   /** Origins allowed to call the public GET routes from a browser ('*': any); admin routes never. */
   corsOrigins: readonly string[] | '*';
   /** A worker past either answers 503 with Retry-After (0: that check is off). */
@@ -297,6 +300,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminToken: e.ADMIN_TOKEN || undefined,
     metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
     accessLog: e.ACCESS_LOG,
+    docsEnabled: e.DOCS_ENABLED,
     corsOrigins: e.CORS_ORIGINS === '*' ? '*' : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
     overload: { maxEventLoopDelayMs: e.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS, maxHeapBytes: mib(e.OVERLOAD_MAX_HEAP_MB) },
     // Past the longest deadline by default, so a request under way is answered before its worker exits.

@@ -25,6 +25,7 @@ function querySchema(maxOutputSize: number) {
 }
 
 // zod loads with the first query to check: a worker that serves stickers as they are never pays for it.
+// Each description is what a 400 says is allowed, and what the OpenAPI document says (docs/openapi.ts).
 function buildSchema(maxOutputSize: number) {
   const { z } = require('zod') as typeof import('zod');
   // Plain decimal integers only: no 1e3, 0x100, +128, 128.0 or leading zeros.
@@ -35,16 +36,26 @@ function buildSchema(maxOutputSize: number) {
       .transform(Number)
       .pipe(z.number().min(min).max(max));
   return z.object({
-    format: z.enum(OUTPUT_FORMATS).optional(),
-    size: integer(16, maxOutputSize).optional(),
-    frame: integer(0, 100_000).optional(),
-    fps: integer(1, 240).optional(),
-    quality: integer(1, 100).optional(),
+    format: z
+      .enum(OUTPUT_FORMATS)
+      .optional()
+      .describe(`one of ${OUTPUT_FORMATS.join(', ')}`),
+    size: integer(16, maxOutputSize).optional().describe(`a decimal integer from 16 to ${maxOutputSize}`),
+    frame: integer(0, 100_000).optional().describe('a decimal integer from 0 to 100000 (counted from the animation in-point)'),
+    fps: integer(1, 240).optional().describe('a decimal integer from 1 to 240 (never above the source frame rate)'),
+    quality: integer(1, 100).optional().describe('a decimal integer from 1 to 100'),
     background: z
       .string()
       .regex(/^(transparent|#?[0-9a-fA-F]{6}|#?[0-9a-fA-F]{3})$/)
-      .optional(),
+      .optional()
+      .describe('"transparent" or a hex colour such as ffffff or #fff'),
   });
+}
+
+/** The query parameters as JSON Schema (what a client may send), for the API document. */
+export function variantQueryJsonSchema(maxOutputSize: number): { properties: Record<string, Record<string, unknown>> } {
+  const { z } = require('zod') as typeof import('zod');
+  return z.toJSONSchema(querySchema(maxOutputSize), { io: 'input' }) as { properties: Record<string, Record<string, unknown>> };
 }
 
 /**
@@ -56,19 +67,13 @@ export function parseVariantQuery(query: unknown, maxOutputSize: number): Varian
     if (Array.isArray(value)) throw errors.badParameter(name, 'given more than once; give it once');
     if (name.includes('[')) throw errors.badParameter(name, 'array syntax is not accepted; give each parameter once, by its plain name');
   }
-  const parsed = querySchema(maxOutputSize).safeParse(query ?? {});
+  const schema = querySchema(maxOutputSize);
+  const parsed = schema.safeParse(query ?? {});
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const name = String(issue.path[0]);
-  const expected: Record<string, string> = {
-    format: `one of ${OUTPUT_FORMATS.join(', ')}`,
-    size: `a decimal integer from 16 to ${maxOutputSize}`,
-    frame: 'a decimal integer from 0 to 100000 (counted from the animation in-point)',
-    fps: 'a decimal integer from 1 to 240 (never above the source frame rate)',
-    quality: 'a decimal integer from 1 to 100',
-    background: '"transparent" or a hex colour such as ffffff or #fff',
-  };
-  throw errors.badParameter(name, expected[name] ?? issue.message);
+  const field = schema.shape[name as keyof typeof schema.shape] as { description?: string } | undefined;
+  throw errors.badParameter(name, field?.description ?? issue.message);
 }
 
 /**

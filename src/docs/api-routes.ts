@@ -1,0 +1,173 @@
+import { errors } from '../errors.js';
+
+type ErrorKind = (typeof errors)[keyof typeof errors];
+
+/** What the API document says about one route; the query of the sticker routes comes from its zod schema. */
+export interface RouteDoc {
+  summary: string;
+  description: string;
+  tag: 'stickers' | 'operations' | 'admin';
+  /** Path parameters, by name: their description. */
+  params?: Record<string, string>;
+  /** The sticker query (format, size, ...), described by the schema that validates it. */
+  variantQuery?: true;
+  /** The body, by content type: its description. */
+  body?: { description: string; types: string[] };
+  /** 2xx and 3xx answers: status → description and content types. */
+  ok: Record<number, { description: string; types?: string[]; stickerHeaders?: true }>;
+  /** The error codes this route can answer with; grouped by status in the document. */
+  errors: ErrorKind[];
+  /** Needs Authorization: Bearer ADMIN_TOKEN. */
+  admin?: true;
+  /** Counts against RATE_LIMIT_* (adds 429 and the X-RateLimit-* headers). */
+  rateLimited: boolean;
+}
+
+const fileIdParam = { fileId: 'A Telegram file_id: 10 to 256 characters of A-Z a-z 0-9 - _' };
+const STICKER_TYPES = ['application/json', 'application/x-tgsticker', 'image/png', 'image/webp', 'image/gif', 'image/apng', 'image/jpeg', 'video/webm', 'video/mp4'];
+const telegramErrors = [
+  errors.telegramBadRequest, errors.fileNotFound, errors.fileTooBig, errors.telegramUnavailable, errors.telegramAuth,
+  errors.telegramRateLimited, errors.tokenMissing,
+]; // prettier-ignore
+const conversionErrors = [
+  errors.badParameter, errors.impossibleFormat, errors.lottieTooLarge, errors.unsupportedFormat, errors.corruptSticker, errors.unrenderable,
+  errors.ffmpegMissing, errors.conversionsLimited, errors.overloaded, errors.timeout, errors.conversionTimeout,
+]; // prettier-ignore
+const adminErrors = [errors.unauthorized, errors.adminDisabled];
+
+/** Every route the service registers, keyed "METHOD /path" in OpenAPI's path syntax (HEAD goes with GET). */
+export const API_ROUTES: Record<string, RouteDoc> = {
+  'GET /stickers/{fileId}': {
+    summary: 'A sticker, fetched through the Bot API, converted on request and cached',
+    description:
+      'Lookup order: in-process cache, disk tier, Redis, then Telegram (getFile, then the download). TGS stickers are served as Lottie JSON by default ' +
+      '(or as the gzip TGS with Accept-Encoding: gzip); other stickers as they are. The query asks for another format; results are cached per variant.',
+    tag: 'stickers',
+    params: fileIdParam,
+    variantQuery: true,
+    ok: {
+      200: { description: 'The sticker, or the requested variant', types: STICKER_TYPES, stickerHeaders: true },
+      304: { description: 'If-None-Match matches the ETag' },
+    },
+    errors: [errors.invalidFileId, ...telegramErrors, ...conversionErrors, errors.rateLimited, errors.internal],
+    rateLimited: true,
+  },
+  'POST /convert': {
+    summary: 'Convert an uploaded sticker file',
+    description:
+      'The body is a sticker file (TGS, Lottie JSON, WebP, WebM, PNG, JPEG, GIF; the format is read from the bytes) or a multipart form whose first file ' +
+      'field is one. Same query and headers as GET /stickers/{fileId}; nothing is cached. Off with UPLOAD_ENABLED=false.',
+    tag: 'stickers',
+    variantQuery: true,
+    body: { description: 'The file, or a multipart/form-data form holding it', types: ['application/octet-stream', 'multipart/form-data'] },
+    ok: { 200: { description: 'The converted file', types: STICKER_TYPES, stickerHeaders: true } },
+    errors: [
+      errors.emptyUpload, errors.badMultipart, errors.uploadAborted, errors.uploadTimeout, errors.uploadTooSlow, errors.fileTooBig,
+      errors.uploadsBusy, ...conversionErrors, errors.rateLimited, errors.internal,
+    ], // prettier-ignore
+    rateLimited: true,
+  },
+  'GET /health': {
+    summary: 'Liveness',
+    description: 'Touches no dependency: { status: "ok", pid, uptimeSec }.',
+    tag: 'operations',
+    ok: { 200: { description: 'The process answers', types: ['application/json'] } },
+    errors: [],
+    rateLimited: false,
+  },
+  'GET /health/ready': {
+    summary: 'Readiness',
+    description: 'Token configured and accepted by Telegram, pool state and cache tiers. "degraded" (still 200) while Redis or the disk tier is unusable.',
+    tag: 'operations',
+    ok: { 200: { description: 'Ready (or degraded)', types: ['application/json'] } },
+    errors: [],
+    rateLimited: false,
+  },
+  'GET /metrics': {
+    summary: 'Prometheus metrics of the whole host',
+    description: 'Every cluster worker summed. Absent with METRICS_ENABLED=false, and on this port when METRICS_PORT is set.',
+    tag: 'operations',
+    ok: { 200: { description: 'Prometheus text format', types: ['text/plain'] } },
+    errors: [],
+    rateLimited: false,
+  },
+  'GET /formats': {
+    summary: 'Input formats and what each is served as',
+    description: 'The formats the service recognises, their content types and their default output.',
+    tag: 'operations',
+    ok: { 200: { description: 'The list', types: ['application/json'] } },
+    errors: [errors.rateLimited],
+    rateLimited: true,
+  },
+  'GET /cache/stats': {
+    summary: 'Cache, Telegram and upload counters summed over every worker',
+    description: 'Memory, disk and Redis tiers (hits, misses, hit rate, sizes, evictions), Telegram calls, coalesced requests, RSS; per worker under processes.',
+    tag: 'operations',
+    ok: { 200: { description: 'The counters', types: ['application/json'] } },
+    errors: [errors.rateLimited],
+    rateLimited: true,
+  },
+  'DELETE /cache/all': {
+    summary: 'Empty every cache tier',
+    description: 'Removes our Redis keys (SCAN + UNLINK of REDIS_KEY_PREFIX*), the disk tier and every in-process cache. Never callable from another origin.',
+    tag: 'admin',
+    ok: { 200: { description: '{ status, redisKeysRemoved, diskEntriesRemoved }', types: ['application/json'] } },
+    errors: [...adminErrors, errors.rateLimited],
+    admin: true,
+    rateLimited: true,
+  },
+  'DELETE /cache/{fileId}': {
+    summary: 'Forget one sticker',
+    description: 'Removes every variant of the sticker from Redis, the disk tier and the in-process cache of every worker and replica.',
+    tag: 'admin',
+    params: fileIdParam,
+    ok: { 200: { description: '{ status, fileId }', types: ['application/json'] } },
+    errors: [errors.invalidFileId, ...adminErrors, errors.rateLimited],
+    admin: true,
+    rateLimited: true,
+  },
+  'GET /docs': {
+    summary: 'Swagger UI for this document',
+    description: 'An interactive page; its assets are served from the package, so it works offline. Off with DOCS_ENABLED=false.',
+    tag: 'operations',
+    ok: { 200: { description: 'HTML', types: ['text/html'] } },
+    errors: [errors.rateLimited],
+    rateLimited: true,
+  },
+  'GET /docs/json': {
+    summary: 'This document',
+    description: 'OpenAPI 3 of every route; /docs is the interactive page and /openapi.json the path the Python service used. Off with DOCS_ENABLED=false.',
+    tag: 'operations',
+    ok: { 200: { description: 'OpenAPI JSON', types: ['application/json'] } },
+    errors: [errors.rateLimited],
+    rateLimited: true,
+  },
+};
+
+/** Response headers of the sticker routes, as README documents them. */
+export const STICKER_HEADERS: Record<string, string> = {
+  'X-File-ID': 'The requested file id (not on POST /convert)',
+  'X-Cache-Status': 'HIT (served from a cache) or MISS (fetched for this request, or joined a fetch in flight)',
+  'X-Original-Format': 'tgs, webp, webm, png, jpeg or gif, from the magic bytes',
+  'X-Output-Format': 'What was sent: lottie for TGS by default, otherwise the format asked for or the original',
+  'X-File-Size': 'Size in bytes of the file as Telegram stores it',
+  'X-Is-Converted': 'true when the bytes sent are not the file as stored',
+  'X-Conversion-Time-Ms': 'Time spent in the worker pool when the entry was made',
+  'X-Processing-Time-Ms': 'Time this request took inside the service',
+  'X-Request-Id': 'The client\'s X-Request-Id when plain, else one the service made',
+  'X-Lottie-Frames': 'Lottie output: frame count (op - ip)',
+  'X-Lottie-Frame-Rate': 'Lottie output: fr',
+  'X-Lottie-Dimensions': 'Lottie output: w x h',
+  'X-Output-Width': 'Converted images: width in pixels',
+  'X-Output-Height': 'Converted images: height in pixels',
+  'X-Output-Frames': 'Converted images: frames',
+  'X-Output-Duration-Ms': 'Converted animations: duration',
+  ETag: 'Strong validator of the bytes sent',
+  'Cache-Control': 'public, max-age=CACHE_TTL_DAYS in seconds (no-store on POST /convert)',
+};
+
+export const RATE_LIMIT_HEADERS: Record<string, string> = {
+  'X-RateLimit-Limit': 'Requests allowed per window (RATE_LIMIT_ENABLED)',
+  'X-RateLimit-Remaining': 'Requests left in this window',
+  'X-RateLimit-Reset': 'Seconds until the window resets',
+};
