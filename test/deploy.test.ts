@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, settingNames } from '../src/config.js';
@@ -9,7 +9,7 @@ import { loadConfig, settingNames } from '../src/config.js';
 const repo = join(__dirname, '..', '..');
 const composeMissing = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status !== 0 && 'docker-compose is not installed (apt-get install docker-compose)';
 /** Values docker-compose.yml fixes for the container, whatever the env file says. */
-const FIXED_BY_COMPOSE = new Set(['SERVER_HOST', 'SERVER_PORT', 'DISK_CACHE_DIR']);
+const FIXED_BY_COMPOSE = new Set(['SERVER_HOST', 'SERVER_PORT', 'DISK_CACHE_DIR', 'TRUST_PROXY']);
 
 /** The sticker-processor service of `docker-compose config` run on a copy of docker-compose.yml with the given .env. */
 function resolvedService(dotenv: string): { environment: Map<string, string>; stopGraceSec: number } {
@@ -65,3 +65,25 @@ test('docker-compose gives a stopping container longer than the longest request 
 function readExample(): string {
   return readFileSync(join(repo, 'config.env.example'), 'utf8');
 }
+
+test('docker-compose puts nginx in front: the proxy mounts the files in deploy/nginx and publishes the old port; replicas publish none', { skip: composeMissing }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp-compose-'));
+  copyFileSync(join(repo, 'docker-compose.yml'), join(dir, 'docker-compose.yml'));
+  writeFileSync(join(dir, '.env'), readExample());
+  symlinkSync(join(repo, 'deploy'), join(dir, 'deploy'));
+  const env = { ...process.env };
+  for (const name of [...settingNames, 'PUBLISH_PORT']) delete env[name];
+  const r = spawnSync('docker-compose', ['-f', join(dir, 'docker-compose.yml'), 'config'], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  const parsed = (require('yaml') as typeof import('yaml')).parse(r.stdout) as {
+    services: Record<string, { volumes?: string[]; ports?: Array<{ published: number; target: number }>; environment?: Record<string, string> }>;
+  };
+  const { proxy, 'sticker-processor': service } = parsed.services;
+  const mounts = proxy.volumes!.map((v) => v.split(':'));
+  for (const [source, target] of mounts) assert.ok(existsSync(source), `${source} (mounted at ${target}) exists`);
+  assert.deepEqual(mounts.map((m) => m[1]).sort(), ['/etc/nginx/nginx.conf', '/etc/nginx/sticker-processor/proxy.conf']);
+  assert.match(readFileSync(join(repo, 'deploy/nginx/nginx.conf'), 'utf8'), /include \/etc\/nginx\/sticker-processor\/proxy\.conf;/);
+  assert.deepEqual(proxy.ports, [{ published: 8081, target: 8080 }]);
+  assert.equal(service.ports, undefined, 'replicas are reached through the proxy only');
+  assert.equal(service.environment!.TRUST_PROXY, 'true');
+});

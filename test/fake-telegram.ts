@@ -61,6 +61,13 @@ export class FakeTelegram {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
 
+  /** Files not added one by one: asked for ids the map does not hold (a soak's endless new stickers). */
+  fallback?: (fileId: string) => FakeFile | undefined;
+
+  #file(fileId: string): FakeFile | undefined {
+    return this.files.get(fileId) ?? this.fallback?.(fileId);
+  }
+
   add(fileId: string, file: FakeFile): this {
     this.files.set(fileId, file);
     return this;
@@ -104,7 +111,7 @@ export class FakeTelegram {
         await this.#pause(this.delayMs);
         if (api[1] !== this.token || this.revoked) return json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
         const fileId = url.searchParams.get('file_id') ?? '';
-        const f = this.files.get(fileId);
+        const f = this.#file(fileId);
         if (!f) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: invalid file_id' });
         const size = f.fileSize ?? f.data.length;
         if (size > 20 * 1024 * 1024) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: file is too big' });
@@ -118,7 +125,7 @@ export class FakeTelegram {
         if (await this.#fault(this.faults.download.shift(), res)) return;
         await this.#pause(this.delayMs);
         const m = /^stickers\/g(\d+)\/(.+)\.bin$/.exec(decodeURIComponent(dl[2]));
-        const f = m && Number(m[1]) === this.#pathGeneration ? this.files.get(m[2]) : undefined;
+        const f = m && Number(m[1]) === this.#pathGeneration ? this.#file(m[2]) : undefined;
         if (dl[1] !== this.token || !f) return json(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
         res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': f.data.length });
         res.end(f.data);

@@ -1,45 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { FakeTelegram } from './fake-telegram.js';
 import { eventually, fid, fixture } from './helper.js';
-import { freePort, watchLogs } from './service-process.js';
-
-const mainJs = join(__dirname, '..', 'src', 'main.js');
-
-async function service(fake: FakeTelegram, env: Record<string, string> = {}) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [mainJs], {
-    env: {
-      ...process.env,
-      WORKERS: '2',
-      SERVER_PORT: String(port),
-      SERVER_HOST: '127.0.0.1',
-      TELEGRAM_BOT_TOKEN: fake.token,
-      TELEGRAM_API_BASE_URL: fake.url,
-      MAX_PROCESS_WORKERS: '1',
-      LOG_LEVEL: 'info',
-      ACCESS_LOG: 'false',
-      DISK_CACHE_DIR: mkdtempSync(join(tmpdir(), 'sp-rolling-')),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const logs = watchLogs(child);
-  await logs.until((l) => l.msg === 'worker listening', 2);
-  return { child, logs, port, base: `http://127.0.0.1:${port}` };
-}
-
-const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (code) => r(code))));
+import { exited, freePort, startService } from './service-process.js';
 
 test('SIGHUP restarts the workers one at a time under load with no failed request; /metrics sums every worker', { timeout: 120_000 }, async () => {
   const fake = await new FakeTelegram().start();
   const metricsPort = await freePort();
-  const s = await service(fake, { METRICS_PORT: String(metricsPort) });
+  const s = await startService(fake, { METRICS_PORT: String(metricsPort) });
   try {
     fake.add(fid('roll1'), { data: fixture('sticker_05.tgs') });
     const autocannon = (await import('autocannon')).default;
@@ -76,7 +45,7 @@ test('SIGHUP restarts the workers one at a time under load with no failed reques
 
 test('SIGTERM: the request under way is answered before the service exits 0', { timeout: 60_000 }, async () => {
   const fake = await new FakeTelegram().start();
-  const s = await service(fake);
+  const s = await startService(fake);
   try {
     fake.add(fid('term1'), { data: fixture('sticker_05.tgs') });
     let release!: () => void;
