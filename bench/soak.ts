@@ -31,6 +31,8 @@ interface Segment {
   statuses: Record<string, number>;
   socket: { connect: number; read: number; write: number; timeout: number };
   rssMiB: number;
+  /** Private memory (heaps, buffers): a leak shows here. The rest of RSS is file pages (LMDB's map, code). */
+  anonMiB: number;
   events: string[];
 }
 
@@ -147,11 +149,13 @@ async function main() {
       statuses,
       socket: { connect: Number(sock?.[1] ?? 0), read: Number(sock?.[2] ?? 0), write: Number(sock?.[3] ?? 0), timeout: Number(sock?.[4] ?? 0) },
       rssMiB: Math.round(treeRssKiB(service.pid!).rss / 1024),
+      anonMiB: Math.round(treeAnonKiB(service.pid!) / 1024),
       events,
     };
     segments.push(seg);
     console.error(JSON.stringify(seg));
   }
+  const diskMiB = Math.round(Number(execFileSync('du', ['-sk', join(dir, 'disk')], { encoding: 'utf8' }).split('\t')[0]) / 1024);
   const health = await request(`${base}/health/ready`);
   const ready = (await health.body.json()) as { status: string };
   await stop(service);
@@ -159,17 +163,25 @@ async function main() {
   await fake.close();
 
   console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; service WORKERS=2 with Redis and the disk tier; wrk -t2 -c${connections} on the same cores in ${segmentSec} s segments; mix ${process.env.SOAK_MIX ?? '97,2,1'} (hits, new stickers, conversions, %)\n`);
-  console.log('| minute | requests | req/s | p50 ms | p99 ms | 200 | other statuses | socket errors (connect/read/write/timeout) | RSS MiB | event |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| minute | requests | req/s | p50 ms | p99 ms | 200 | other statuses | socket errors (connect/read/write/timeout) | RSS MiB | of it anonymous | event |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of segments) {
     const other = Object.entries(s.statuses).filter(([k]) => k !== '200').map(([k, v]) => `${k}: ${v}`).join(', ') || '0';
     const sock = s.socket;
-    console.log(`| ${s.minute} | ${s.requests} | ${s.wrk.rps.toFixed(0)} | ${s.wrk.p50.toFixed(1)} | ${s.wrk.p99.toFixed(1)} | ${s.statuses['200'] ?? 0} | ${other} | ${sock.connect}/${sock.read}/${sock.write}/${sock.timeout} | ${s.rssMiB} | ${s.events.join('; ')} |`);
+    console.log(`| ${s.minute} | ${s.requests} | ${s.wrk.rps.toFixed(0)} | ${s.wrk.p50.toFixed(1)} | ${s.wrk.p99.toFixed(1)} | ${s.statuses['200'] ?? 0} | ${other} | ${sock.connect}/${sock.read}/${sock.write}/${sock.timeout} | ${s.rssMiB} | ${s.anonMiB} | ${s.events.join('; ')} |`);
   }
   const total = segments.reduce((n, s) => n + s.requests, 0);
-  const firstRss = segments[Math.min(1, segments.length - 1)].rssMiB;
+  const second = segments[Math.min(1, segments.length - 1)];
+  const firstRss = second.rssMiB;
   const lastRss = segments.at(-1)!.rssMiB;
-  console.log(`\nRequests: ${total}. Telegram: ${fake.calls.getFile} getFile and ${fake.calls.download} downloads for ${freshIds.size + hits.length} distinct stickers (${freshIds.size} new during the run), ${fake.getMeCalls} getMe. RSS minute 2 → last: ${firstRss} → ${lastRss} MiB (${lastRss - firstRss >= 0 ? '+' : ''}${lastRss - firstRss}). Readiness at the end: ${ready.status}.`);
+  const anonDrift = segments.at(-1)!.anonMiB - second.anonMiB;
+  console.log(`\nRequests: ${total}. Telegram: ${fake.calls.getFile} getFile and ${fake.calls.download} downloads for ${freshIds.size + hits.length} distinct stickers (${freshIds.size} new during the run), ${fake.getMeCalls} getMe. RSS minute 2 → last: ${firstRss} → ${lastRss} MiB (${lastRss - firstRss >= 0 ? '+' : ''}${lastRss - firstRss}), anonymous ${anonDrift >= 0 ? '+' : ''}${anonDrift} MiB; disk store ${diskMiB} MiB. Readiness at the end: ${ready.status}.`);
+}
+
+/** RssAnon summed over the process tree (KiB). */
+function treeAnonKiB(pid: number): number {
+  const pids = [pid, ...execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number)];
+  return pids.reduce((n, p) => n + Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0), 0);
 }
 
 main().catch((err) => {

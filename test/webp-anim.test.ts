@@ -27,7 +27,8 @@ test('changedRect: the box around the differing pixels, with an even origin; und
 
 test('encodeAnimatedWebp: sub-frames compose to every source frame; repeated frames lengthen the previous', async () => {
   const frames = [frame(0, 0, [255, 0, 0]), frame(0, 0, [255, 0, 0]), frame(30, 20, [0, 0, 255]), frame(31, 21, [0, 255, 0])];
-  const { data, frames: written } = await encodeAnimatedWebp(frames, [100, 50, 40, 30], { width: W, height: H, quality: 90 });
+  const delays = [100, 50, 40, 30];
+  const { data, frames: written } = await encodeAnimatedWebp(frames.map((rgba, i) => ({ rgba, delayMs: delays[i] })), { width: W, height: H, quality: 90 });
   assert.equal(written, 3);
   const meta = await sharp(data, { animated: true }).metadata();
   assert.deepEqual([meta.format, meta.width, meta.pageHeight, meta.pages, meta.loop], ['webp', W, H, 3, 0]);

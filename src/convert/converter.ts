@@ -61,6 +61,13 @@ export class Converter {
     if (spec.kind === 'original') {
       return makeEntry({ ...common, output: 'tgs', contentType: contentTypes.tgs, isConverted: false, conversionMs: 0, plain: base.gzip, etag: `${base.etag.slice(0, -1)}-tgs"` });
     }
+    if (spec.kind === 'video' && spec.format === 'gif') {
+      // GIF through the pool's encoder, from ffmpeg's frames: its alpha dithering keeps translucent pixels.
+      if (!this.video.available) throw errors.ffmpegMissing();
+      const opts = { source: 'video' as const, format: 'gif' as const, size: spec.size, fps: spec.fps, background: spec.background, gifAlpha: spec.gifAlpha, ffmpegPath: this.video.path };
+      const r = await this.pool.convertImage(base.plain!, opts, signal);
+      return makeEntry({ ...common, output: 'gif', contentType: contentTypes.gif, conversionMs: r.ms, plain: r.data, outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs } });
+    }
     if (spec.kind === 'video') {
       const v = await this.video.convert(base.plain!, spec, signal);
       if (spec.format === 'apng') fixApngFrameCount(v.data);
@@ -68,16 +75,26 @@ export class Converter {
       return makeEntry({ ...common, output: spec.format, contentType: contentTypes[spec.format], conversionMs: v.ms, plain: v.data, outputDims: dims });
     }
     const { background } = spec;
+    const animatedVideo = spec.kind === 'webm' || spec.kind === 'mp4';
+    if (animatedVideo && !this.video.available) throw errors.ffmpegMissing();
+    const ffmpegPath = animatedVideo ? this.video.path : undefined;
+    const gifAlpha = spec.kind === 'gif' ? spec.gifAlpha : undefined;
     const r =
       base.original !== 'tgs'
-        ? await this.pool.convertImage(base.plain!, { size: spec.width || undefined, background, format: spec.kind === 'apng' ? 'png' : spec.kind, quality: spec.kind === 'png' ? undefined : spec.quality }, signal)
+        ? await this.pool.convertImage(
+            base.plain!,
+            { size: spec.width || undefined, background, format: spec.kind, frame: spec.kind === 'png' ? spec.frame : undefined, quality: spec.kind === 'png' ? undefined : spec.quality, gifAlpha, ffmpegPath },
+            signal,
+          )
         : spec.kind === 'png'
           ? await this.pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background, cacheKey: base.etag }, signal)
-          : await this.pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: spec.kind, width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background }, signal);
+          : await this.pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: spec.kind, width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background, gifAlpha, ffmpegPath }, signal);
+    // An APNG of an image with one frame is that frame's PNG.
+    const output = r.still && spec.kind === 'apng' ? 'png' : spec.kind;
     return makeEntry({
       ...common,
-      output: spec.kind,
-      contentType: contentTypes[spec.kind],
+      output,
+      contentType: contentTypes[output],
       conversionMs: r.ms,
       plain: r.data,
       outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs },

@@ -33,20 +33,31 @@ export interface RenderPngTask {
   background?: [number, number, number];
 }
 
-/** Convert a still image (WebP, PNG, JPEG, GIF: first frame) to PNG, WebP or GIF, fitted within size x size. */
+/**
+ * Convert an image (WebP, PNG, JPEG, GIF) fitted within size x size: one frame to PNG, or every frame of an
+ * animated one to an animated format (a still stays a still: WebP, GIF, or PNG for APNG).
+ */
 export interface ImageTask {
   kind: 'convert-image';
   data: Uint8Array;
   size?: number;
   background?: [number, number, number];
-  format?: 'png' | 'webp' | 'gif';
+  format: 'png' | 'webp' | 'gif' | 'apng' | 'webm' | 'mp4';
+  /** With png: which frame of an animated image. */
+  frame?: number;
   quality?: number;
+  maxFrames: number;
+  gifAlpha?: 'dither' | 'threshold';
+  ffmpegPath?: string;
+  /** 'video': data is a video sticker, decoded by ffmpeg at fps (default 30). */
+  source?: 'image' | 'video';
+  fps?: number;
 }
 
 /** Render a whole TGS into an animated WebP or GIF that loops forever with the source's timing. */
 export interface RenderAnimTask {
   kind: 'render-anim';
-  format: 'webp' | 'gif' | 'apng';
+  format: 'webp' | 'gif' | 'apng' | 'webm' | 'mp4';
   gzip: Uint8Array;
   cacheKey?: string;
   maxLottieBytes: number;
@@ -58,6 +69,9 @@ export interface RenderAnimTask {
   sourceFps: number;
   quality: number;
   background?: [number, number, number];
+  gifAlpha?: 'dither' | 'threshold';
+  /** The ffmpeg binary, for webm and mp4. */
+  ffmpegPath?: string;
 }
 
 /** Width, height, frames and duration of an image (ffmpeg's output), read by libvips in a thread. */
@@ -76,7 +90,14 @@ export type CheckRendererResult = { ok: true } | { ok: false; detail: string };
 export type ImageInfoResult = { ok: true; width: number; height: number; frames: number; durationMs?: number } | { ok: false; detail: string };
 
 export type EncodeResult =
-  | { ok: true; data: Uint8Array; width: number; height: number; frames: number; durationMs?: number }
-  | { ok: false; detail: string; /** The thread's renderer may be broken: replace the thread. */ recycle?: boolean; threadId?: number };
+  | { ok: true; data: Uint8Array; width: number; height: number; frames: number; durationMs?: number; /** An image with one frame, written as a still. */ still?: boolean }
+  | {
+      ok: false;
+      detail: string;
+      /** The thread's renderer may be broken: replace the thread. */ recycle?: boolean;
+      threadId?: number;
+      /** The request asked for something this file does not have (a frame past its last): a 400. */
+      badParameter?: { name: string; expected: string };
+    };
 
 export type PoolTask = DecodeTgsTask | RenderPngTask | ImageTask | RenderAnimTask | ImageInfoTask | CheckRendererTask;

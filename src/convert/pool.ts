@@ -43,6 +43,8 @@ export interface Encoded {
   height: number;
   frames: number;
   durationMs?: number;
+  /** An image with one frame, written as a still. */
+  still?: boolean;
   /** Time in the pool, queueing included. */
   ms: number;
 }
@@ -125,10 +127,10 @@ export class ThreadPool {
   }
 
   /** A still image as PNG, WebP or GIF within size x size. Throws AppError (422, 503, 504). */
-  async convertImage(data: Uint8Array, opts: Omit<ImageTask, 'kind' | 'data'>, signal?: AbortSignal): Promise<Encoded> {
+  async convertImage(data: Uint8Array, opts: Omit<ImageTask, 'kind' | 'data' | 'maxFrames'>, signal?: AbortSignal): Promise<Encoded> {
     return this.#encoded(() => {
       const copy = new Uint8Array(data);
-      return { task: { kind: 'convert-image', data: copy, ...opts }, transferList: [copy.buffer as ArrayBuffer] };
+      return { task: { kind: 'convert-image', data: copy, maxFrames: this.#opts.maxFrames ?? DEFAULT_LIMITS.maxFrames, ...opts }, transferList: [copy.buffer as ArrayBuffer] };
     }, signal);
   }
 
@@ -158,9 +160,9 @@ export class ThreadPool {
         this.#recycled++;
         await this.#pool.threads.find((w) => w.threadId === r.threadId)?.terminate();
       }
-      throw errors.unrenderable(r.detail);
+      throw r.badParameter ? errors.badParameter(r.badParameter.name, r.badParameter.expected) : errors.unrenderable(r.detail);
     }
-    return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs, ms: performance.now() - started };
+    return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs, still: r.still, ms: performance.now() - started };
   }
 
   /** Ids of the live threads, for diagnostics and tests. */

@@ -29,6 +29,11 @@ export class VideoConverter {
 
   constructor(private readonly ffmpeg = 'ffmpeg') {}
 
+  /** The binary, for the pool's threads (they run it to write WebM and MP4 from rendered frames). */
+  get path(): string {
+    return this.ffmpeg;
+  }
+
   get available(): boolean {
     this.#available ??= spawnSync(this.ffmpeg, ['-version'], { stdio: 'ignore' }).status === 0;
     return this.#available;

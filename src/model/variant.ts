@@ -5,11 +5,16 @@ export type VariantSpec =
   | { kind: 'as-stored' } // TGS as Lottie (gzip or JSON), everything else as Telegram has it
   | { kind: 'original' } // TGS bytes as application/x-tgsticker
   | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] }
-  | { kind: 'webp' | 'gif' | 'apng'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
-  | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4' | 'apng'; size?: number; fps?: number; quality: number; background?: [number, number, number] };
+  // An animation (TGS, or an animated WebP/GIF: width and height 0 keep the image's size, fps 0 its timing).
+  | { kind: 'webp' | 'apng' | 'webm' | 'mp4'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
+  | { kind: 'gif'; width: number; height: number; fps: number; quality: number; background?: [number, number, number]; gifAlpha: GifAlpha }
+  | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4' | 'apng'; size?: number; fps?: number; quality: number; background?: [number, number, number]; gifAlpha?: GifAlpha };
 
 /** A variant that needs the engine (everything but the stored form). */
 export type ConvertSpec = Exclude<VariantSpec, { kind: 'as-stored' }>;
+
+/** How translucent pixels become GIF's 1-bit alpha: an ordered dither pattern, or one threshold (128). */
+export type GifAlpha = 'dither' | 'threshold';
 
 /** A stable key for the variant: ?format=png&size=512 and ?size=512&format=png are one entry. */
 export function variantKey(v: VariantSpec): string {
@@ -21,11 +26,14 @@ export function variantKey(v: VariantSpec): string {
     case 'png':
       return `png-${v.width}x${v.height}-f${v.frame}-${colourKey(v.background)}`;
     case 'webp':
-    case 'gif':
     case 'apng':
+    case 'webm':
+    case 'mp4':
       return `${v.kind}-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
+    case 'gif':
+      return `gif-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}-${v.gifAlpha}`;
     case 'video':
-      return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}-${colourKey(v.background)}`;
+      return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}-${colourKey(v.background)}${v.gifAlpha ? `-${v.gifAlpha}` : ''}`;
   }
 }
 

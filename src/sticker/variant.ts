@@ -1,10 +1,10 @@
 import { errors } from '../errors.js';
 import { acceptedNames } from '../accept.js';
 import type { StickerEntry } from '../model/entry.js';
-import type { VariantSpec } from '../model/variant.js';
+import type { GifAlpha, VariantSpec } from '../model/variant.js';
 
 /** Output formats this build can produce; the list grows with the encoders. */
-export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif', 'apng', 'mp4', 'auto'] as const;
+export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif', 'apng', 'webm', 'mp4', 'auto'] as const;
 export type RequestedFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface VariantQuery {
@@ -14,6 +14,7 @@ export interface VariantQuery {
   fps?: number;
   quality?: number;
   background?: string;
+  gif_alpha?: GifAlpha;
 }
 
 let schemas: { maxOutputSize: number; schema: ReturnType<typeof buildSchema> } | undefined;
@@ -49,6 +50,7 @@ function buildSchema(maxOutputSize: number) {
       .regex(/^(transparent|#?[0-9a-fA-F]{6}|#?[0-9a-fA-F]{3})$/)
       .optional()
       .describe('"transparent" or a hex colour such as ffffff or #fff'),
+    gif_alpha: z.enum(['dither', 'threshold']).optional().describe('dither (default) or threshold'),
   });
 }
 
@@ -100,7 +102,7 @@ export function withAutoFormat(q: VariantQuery, accept: string | undefined, orig
 
 export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSize: number): VariantSpec {
   const format = q.format === 'auto' ? undefined : q.format;
-  const imageParams = q.size !== undefined || q.frame !== undefined || q.background !== undefined || q.fps !== undefined || q.quality !== undefined;
+  const imageParams = q.size !== undefined || q.frame !== undefined || q.background !== undefined || q.fps !== undefined || q.quality !== undefined || q.gif_alpha !== undefined;
   if (format === undefined || format === 'lottie') {
     if (format === 'lottie' && base.original !== 'tgs') {
       throw errors.impossibleFormat(`format=lottie needs an animated (TGS) sticker; this file is ${base.original}`);
@@ -113,15 +115,21 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
     return base.original === 'tgs' ? { kind: 'original' } : { kind: 'as-stored' };
   }
   const background = parseColour(q.background);
+  const gifAlpha: GifAlpha = q.gif_alpha ?? 'dither';
+  if (q.gif_alpha !== undefined && format !== 'gif') throw errors.impossibleFormat('gif_alpha applies to format=gif');
   if (base.original === 'webm') {
-    if (q.frame !== undefined) throw errors.impossibleFormat('frame applies to animated (TGS) stickers');
+    if (q.frame !== undefined) throw errors.impossibleFormat('frame applies to animated (TGS) stickers and animated images');
+    if (format === 'webm') {
+      if (imageParams) throw errors.impossibleFormat('a video sticker is served as it is in WebM; size, fps, quality and background apply to the other formats');
+      return { kind: 'as-stored' };
+    }
     // Telegram's video stickers are at most 30 fps, so the source rate is kept unless a lower one is asked for.
-    return { kind: 'video', format, size: q.size, fps: q.fps === undefined ? undefined : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : 60), quality: q.quality ?? 80, background };
+    const fps = q.fps === undefined ? undefined : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : 60);
+    return { kind: 'video', format, size: q.size, fps, quality: q.quality ?? 80, background, ...(format === 'gif' && { gifAlpha }) };
   }
-  // A static image has one frame, and a PNG is what an APNG decoder shows for it.
-  if (format === 'apng' && base.original !== 'tgs') return resolveVariant({ ...q, format: 'png' }, base, maxOutputSize);
-  if (format === 'mp4') throw errors.impossibleFormat(`format=mp4 is for video (WebM) stickers; this file is ${base.original}`);
-  if (format === 'webp' || format === 'gif' || format === 'apng') {
+  // H.264 has no alpha: MP4 is always composited, onto white unless another colour is asked for.
+  const opaque = format === 'mp4' ? (background ?? WHITE) : background;
+  if (format !== 'png') {
     if (q.frame !== undefined) throw errors.impossibleFormat(`frame applies to format=png; format=${format} is the whole animation`);
     if (base.original === 'tgs') {
       const info = base.info!;
@@ -130,26 +138,30 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
       // browsers slow down anything under 20 ms, so GIF stops at 50 fps.
       const source = Math.round(info.frameRate);
       const fps = Math.min(q.fps ?? source, source, format === 'gif' ? GIF_MAX_FPS : Infinity);
-      return { kind: format, width, height, fps, quality: q.quality ?? 80, background };
+      return format === 'gif' ? { kind: 'gif', width, height, fps, quality: q.quality ?? 80, background, gifAlpha } : { kind: format, width, height, fps, quality: q.quality ?? 80, background: opaque };
     }
-    if (base.original === format && q.size === undefined && q.background === undefined && q.quality === undefined) return { kind: 'as-stored' };
-    if (q.fps !== undefined) throw errors.impossibleFormat('fps applies to animated stickers');
-    return { kind: format as 'webp' | 'gif', width: q.size ?? 0, height: q.size ?? 0, fps: 0, quality: q.quality ?? 80, background };
+    if (base.original === format && q.size === undefined && q.background === undefined && q.quality === undefined && q.gif_alpha === undefined) return { kind: 'as-stored' };
+    if (q.fps !== undefined) throw errors.impossibleFormat('fps applies to animated (TGS) stickers and video stickers');
+    // An image's frames (one for a still) keep their own timing; the thread learns how many there are.
+    const common = { width: q.size ?? 0, height: q.size ?? 0, fps: 0, quality: q.quality ?? 80 };
+    return format === 'gif' ? { kind: 'gif', ...common, background, gifAlpha } : { kind: format, ...common, background: opaque };
   }
-  if (q.fps !== undefined || q.quality !== undefined) throw errors.impossibleFormat('fps and quality apply to format=webp and gif');
+  if (q.fps !== undefined || q.quality !== undefined) throw errors.impossibleFormat('fps and quality apply to animated and lossy formats (webp, gif, apng, webm, mp4)');
   if (base.original === 'tgs') {
     const info = base.info!;
     const frame = q.frame ?? 0;
     if (frame >= info.frames) throw errors.badParameter('frame', `an integer from 0 to ${info.frames - 1} for this sticker`);
     return { kind: 'png', ...fit(info.width, info.height, q.size, maxOutputSize), frame, background };
   }
-  if ((q.frame ?? 0) > 0) throw errors.badParameter('frame', '0 for a static image');
-  return { kind: 'png', width: q.size ?? 0, height: q.size ?? 0, frame: 0, background };
+  // An animated image's frame count is known once it is decoded (in the pool): past its last is a 400 there.
+  return { kind: 'png', width: q.size ?? 0, height: q.size ?? 0, frame: q.frame ?? 0, background };
 }
+
+const WHITE: [number, number, number] = [255, 255, 255];
 
 const GIF_MAX_FPS = 50;
 
-const IMAGE_ONLY = 'size, frame, fps, quality and background apply to image formats (format=png, webp or gif)';
+const IMAGE_ONLY = 'size, frame, fps, quality, background and gif_alpha apply to converted formats (format=png, webp, gif, apng, webm, mp4)';
 
 /** The longer edge becomes size (default: the animation's own, within the limit); the ratio is kept. */
 function fit(w: number, h: number, size: number | undefined, max: number): { width: number; height: number } {

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { encodeChanges, type Rect } from './frame-diff.js';
+import type { Frames } from './frames.js';
 import { chunk, PNG_SIGNATURE, pngChunks } from '../png-chunks.js';
 
 // zlib level for each rectangle, as for single PNGs: lossless either way; level 3 was ~20 % faster and
@@ -13,10 +14,10 @@ const COMPRESSION_LEVEL = 6;
  * threads, so compression uses both cores while this thread renders; its image data (the IDAT chunks, one
  * zlib stream) becomes the frame's IDAT or fdAT.
  */
-export async function encodeApng(frames: Iterable<Uint8Array>, width: number, height: number, delaysMs: number[]): Promise<{ data: Uint8Array; frames: number }> {
+export async function encodeApng(frames: Frames, width: number, height: number): Promise<{ data: Uint8Array; frames: number }> {
   // The count in acTL and the delays (which grow while frames repeat) are known at the end, so the chunks
   // are written then.
-  const kept = await encodeChanges(frames, delaysMs, width, height, imageData);
+  const kept = await encodeChanges(frames, width, height, imageData);
   const parts: Uint8Array[] = [PNG_SIGNATURE];
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);

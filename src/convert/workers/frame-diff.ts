@@ -1,3 +1,5 @@
+import type { Frames } from './frames.js';
+
 /** Where a sub-frame goes on the canvas. */
 export type Rect = { x: number; y: number; width: number; height: number };
 
@@ -48,15 +50,13 @@ export interface Timing {
  * the one before is not yielded but lengthens the last yielded timing. Keep `timing`, not `rgba`: frames
  * are made one at a time and must not be held.
  */
-export function* frameChanges(frames: Iterable<Uint8Array>, delaysMs: number[], width: number, height: number): Generator<{ rgba: Uint8Array; rect: Rect; timing: Timing }> {
+export async function* frameChanges(frames: Frames, width: number, height: number): AsyncGenerator<{ rgba: Uint8Array; rect: Rect; timing: Timing }> {
   let previous: Uint32Array | undefined;
   let last: Timing | undefined;
-  let i = 0;
-  for (const rgba of frames) {
+  for await (const { rgba, delayMs } of frames) {
     const px = new Uint32Array(rgba.buffer, rgba.byteOffset, width * height);
     const rect = previous ? changedRect(previous, px, width, height) : { x: 0, y: 0, width, height };
     previous = px;
-    const delayMs = delaysMs[i++];
     if (!rect) {
       last!.delayMs += delayMs;
       continue;
@@ -76,8 +76,7 @@ const IN_FLIGHT = 4;
  * than one core. Resolves, in order, with each kept frame's rectangle, final delay and encoding.
  */
 export async function encodeChanges<T>(
-  frames: Iterable<Uint8Array>,
-  delaysMs: number[],
+  frames: Frames,
   width: number,
   height: number,
   encode: (pixels: Uint8Array, rect: Rect) => Promise<T>,
@@ -86,7 +85,7 @@ export async function encodeChanges<T>(
   const timings: Timing[] = [];
   const jobs: Array<Promise<T>> = [];
   const inFlight: Array<Promise<unknown>> = [];
-  for (const { rgba, rect, timing } of frameChanges(frames, delaysMs, width, height)) {
+  for await (const { rgba, rect, timing } of frameChanges(frames, width, height)) {
     rects.push(rect);
     timings.push(timing);
     const job = encode(crop(rgba, width, rect), rect);

@@ -1,32 +1,79 @@
 import { GIFEncoder, quantize } from 'gifenc';
-import type { RenderAnimTask } from '../messages.js';
+import { inUnits, type Frames } from './frames.js';
+
+export type GifAlpha = 'dither' | 'threshold';
+
+export interface GifOptions {
+  width: number;
+  height: number;
+  /** Opaque RGB every frame is composited onto (no transparency), or undefined. */
+  background?: [number, number, number];
+  /** How translucent pixels become GIF's 1-bit alpha (without a background). */
+  alpha: GifAlpha;
+}
 
 /**
- * GIF with gifenc: one palette for the whole animation (quantised from a sample of frames), 1-bit alpha
- * (threshold 127) or a solid background, frames cleared between each other, looping forever. Delays are in
- * 10 ms units, so the frame rate is capped at 50 by the caller.
+ * GIF with gifenc: one palette for the whole animation (quantised from a sample of frames), 1-bit alpha or
+ * a solid background, frames cleared between each other, looping forever. Delays are rounded to GIF's
+ * 10 ms units on the running time, so the total is the source's.
  */
-export function encodeGif(pixels: Iterable<Uint8Array>, sample: Uint8Array, task: RenderAnimTask, delays: number[]): Uint8Array {
-  const bg = task.background;
+export async function encodeGif(frames: Frames, sample: Uint8Array, opts: GifOptions): Promise<{ data: Uint8Array; frames: number }> {
+  const bg = opts.background;
+  const dither = !bg && opts.alpha === 'dither';
+  if (dither) ditherAlpha(sample, opts.width);
   const format = bg ? 'rgb565' : 'rgba4444';
   const palette = quantize(sample, 256, { format, oneBitAlpha: !bg, clearAlpha: !bg });
   const transparentIndex = bg ? -1 : palette.findIndex((c) => c[3] === 0);
-  const indexed = paletteIndexer(palette, !bg);
+  const index = paletteIndexer(palette, !bg);
   const gif = GIFEncoder();
-  let i = 0;
-  for (const p of pixels) {
-    gif.writeFrame(indexed(p), task.width, task.height, {
-      palette: i === 0 ? palette : undefined,
-      delay: delays[i],
+  // A frame equal to the one before lengthens it instead of being written again (a frame is written once
+  // the next one differs, when its delay is known).
+  let held: { indexed: Uint8Array; delayMs: number } | undefined;
+  let written = 0;
+  const write = (h: { indexed: Uint8Array; delayMs: number }) =>
+    gif.writeFrame(h.indexed, opts.width, opts.height, {
+      palette: written++ === 0 ? palette : undefined,
+      delay: h.delayMs,
       repeat: 0,
       transparent: transparentIndex >= 0,
       transparentIndex: Math.max(0, transparentIndex),
       dispose: transparentIndex >= 0 ? 2 : -1, // restore to background, or old frames show through
     });
-    i++;
+  for await (const f of inUnits(frames, 10)) {
+    if (dither) ditherAlpha(f.rgba, opts.width);
+    const indexed = index(f.rgba);
+    if (held && equal(held.indexed, indexed)) held.delayMs += f.delayMs;
+    else {
+      if (held) write(held);
+      held = { indexed, delayMs: f.delayMs };
+    }
   }
+  if (held) write(held);
   gif.finish();
-  return gif.bytes();
+  return { data: gif.bytes(), frames: written };
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
+// An 8x8 ordered-dither (Bayer) matrix: thresholds spread evenly over 0..255, neighbours far apart.
+const BAYER = [0, 32, 8, 40, 2, 34, 10, 42, 48, 16, 56, 24, 50, 18, 58, 26, 12, 44, 4, 36, 14, 46, 6, 38, 60, 28, 52, 20, 62, 30, 54, 22, 3, 35, 11, 43, 1, 33, 9, 41, 51, 19, 59, 27, 49, 17, 57, 25, 15, 47, 7, 39, 13, 45, 5, 37, 63, 31, 55, 23, 61, 29, 53, 21].map((b) => b * 4 + 2);
+
+/**
+ * Translucent pixels made opaque or clear in place, by an ordered pattern: a pixel of alpha a is kept where
+ * a passes its place's threshold, so an area at alpha 68 keeps about 27 % of its pixels, in its own colour.
+ * A fixed threshold would make it vanish (or turn solid); the pattern shows it on light and dark pages
+ * alike, and being fixed it does not shimmer from frame to frame.
+ */
+export function ditherAlpha(rgba: Uint8Array, width: number): void {
+  for (let i = 3, p = 0; i < rgba.length; i += 4, p++) {
+    const a = rgba[i];
+    if (a === 0 || a === 255) continue;
+    const x = p % width;
+    const y = (p - x) / width;
+    rgba[i] = a > BAYER[((y & 7) << 3) | (x & 7)] ? 255 : 0;
+  }
 }
 
 /**
@@ -38,7 +85,11 @@ export function encodeGif(pixels: Iterable<Uint8Array>, sample: Uint8Array, task
  */
 export function paletteIndexer(palette: number[][], withAlpha: boolean): (rgba: Uint8Array) => Uint8Array {
   const cache = new Int16Array(65536).fill(-1);
-  const miss = (c: number, key: number) => (cache[key] = nearestEntry(palette, c & 0xff, (c >> 8) & 0xff, (c >> 16) & 0xff, withAlpha ? c >>> 24 : -1));
+  // A pixel under half opacity is the transparent entry, whatever colour it carries (colour under
+  // transparent pixels is arbitrary, and nearest by distance would pick an opaque entry of that colour).
+  const clear = withAlpha ? palette.findIndex((c) => c[3] === 0) : -1;
+  const miss = (c: number, key: number) =>
+    (cache[key] = clear >= 0 && c >>> 24 < 128 ? clear : nearestEntry(palette, c & 0xff, (c >> 8) & 0xff, (c >> 16) & 0xff, withAlpha ? c >>> 24 : -1));
   return (rgba) => {
     const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length >> 2);
     const out = new Uint8Array(px.length);

@@ -1,22 +1,95 @@
 import sharp from 'sharp';
 import type { EncodeResult, ImageInfoResult, ImageInfoTask, ImageTask } from '../messages.js';
 import { PNG_OPTIONS, rgb } from './libvips.js';
-import { MAX_INPUT_PIXELS } from '../../limits.js';
+import { MAX_ANIMATION_PIXELS, MAX_INPUT_PIXELS } from '../../limits.js';
+import { encodeAnimation } from './encode-animation.js';
+import { decodeVideo } from './video-decode.js';
+import { flattenOnto, onBackground, type Frame } from './frames.js';
 
-// Still images (WebP, PNG, JPEG, GIF) converted, and encoded images read back, by libvips.
+// Images (WebP, PNG, JPEG, GIF; animated WebP and GIF with every frame) converted, and encoded images read
+// back, by libvips.
 
-/** A still image (the first frame of an animated one) as PNG, WebP or GIF, fitted within size x size. */
+/** An image as PNG (one frame), or as an animation when it has more than one frame and the format has them. */
 export async function convertImage(task: ImageTask): Promise<EncodeResult> {
   try {
-    let img = sharp(task.data, { pages: 1, limitInputPixels: MAX_INPUT_PIXELS });
-    if (task.size) img = img.resize(task.size, task.size, { fit: 'inside' });
-    if (task.background) img = img.flatten({ background: rgb(task.background) });
-    img = task.format === 'webp' ? img.webp({ quality: task.quality ?? 80, effort: 4 }) : task.format === 'gif' ? img.gif() : img.png(PNG_OPTIONS);
-    const { data, info } = await img.toBuffer({ resolveWithObject: true });
-    return { ok: true, data, width: info.width, height: info.height, frames: 1 };
+    if (task.source === 'video') {
+      const v = await decodeVideo(task.data, { ffmpegPath: task.ffmpegPath ?? 'ffmpeg', fps: task.fps, size: task.size, maxFrames: task.maxFrames });
+      return await encodeFrames(task, v.frames, v.width, v.height);
+    }
+    const meta = await sharp(task.data, { animated: true, limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+    const pages = meta.pages ?? 1;
+    const frame = task.frame ?? 0;
+    if (frame >= pages) return { ok: false, detail: 'frame', badParameter: { name: 'frame', expected: `an integer from 0 to ${pages - 1} for this image` } };
+    const animatedOut = task.format !== 'png';
+    if (animatedOut && pages > 1) return await convertAnimated(task, meta, pages);
+    if (task.format === 'webm' || task.format === 'mp4') {
+      return { ok: false, detail: 'still', badParameter: { name: 'format', expected: `webm and mp4 are for animated stickers; this image has one frame` } };
+    }
+    return await convertStill(task, frame);
   } catch (err) {
     return { ok: false, detail: `the image could not be converted: ${(err as Error).message}` };
   }
+}
+
+/** One frame (page) of an image as PNG, WebP or GIF within size x size (APNG of a still is its PNG). */
+async function convertStill(task: ImageTask, page: number): Promise<EncodeResult> {
+  let img = sharp(task.data, { page, pages: 1, limitInputPixels: MAX_INPUT_PIXELS });
+  if (task.size) img = img.resize(task.size, task.size, { fit: 'inside' });
+  if (task.background) img = img.flatten({ background: rgb(task.background) });
+  img = task.format === 'webp' ? img.webp({ quality: task.quality ?? 80, effort: 4 }) : task.format === 'gif' ? img.gif() : img.png(PNG_OPTIONS);
+  const { data, info } = await img.toBuffer({ resolveWithObject: true });
+  return { ok: true, data, width: info.width, height: info.height, frames: 1, still: true };
+}
+
+/**
+ * Every frame of an animated WebP or GIF, decoded by libvips at the output size (it composites GIF's
+ * partial frames and WebP's blending), each with its own delay, to any animated format.
+ */
+async function convertAnimated(task: ImageTask, meta: sharp.Metadata, pages: number): Promise<EncodeResult> {
+  if (pages > task.maxFrames) return { ok: false, detail: `the image has ${pages} frames; the limit is ${task.maxFrames} (MAX_FRAMES)` };
+  const w = meta.width ?? 0;
+  const h = meta.pageHeight ?? (meta.height ?? 0) / pages;
+  const scale = task.size ? Math.min(task.size / w, task.size / h) : 1;
+  if (w * h * scale * scale * pages > MAX_ANIMATION_PIXELS) {
+    return { ok: false, detail: `${pages} frames of ${Math.round(w * scale)}x${Math.round(h * scale)} are more than ${MAX_ANIMATION_PIXELS} pixels to hold; ask for a smaller size` };
+  }
+  let img = sharp(task.data, { animated: true, limitInputPixels: MAX_INPUT_PIXELS });
+  if (task.size) img = img.resize(task.size, task.size, { fit: 'inside' });
+  const { data, info } = await img.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const width = info.width;
+  const height = info.height / pages;
+  const bytes = width * height * 4;
+  // Frames are views of one buffer, read as 32-bit pixels: it must start on a 4-byte boundary.
+  const all = data.byteOffset % 4 === 0 ? data : new Uint8Array(data);
+  // GIF and WebP files without delays show each frame for 100 ms in browsers.
+  const delays = meta.delay ?? [];
+  const frames: Frame[] = Array.from({ length: pages }, (_, k) => ({ rgba: all.subarray(k * bytes, (k + 1) * bytes), delayMs: delays[k] || 100 }));
+  return encodeFrames(task, frames, width, height);
+}
+
+/** Decoded frames (an image's or a video's) to the task's animated format, on its background if any. */
+async function encodeFrames(task: ImageTask, frames: Frame[], width: number, height: number): Promise<EncodeResult> {
+  const bytes = width * height * 4;
+  const sample = () => {
+    const step = Math.max(1, Math.floor(frames.length / 8));
+    const picked = frames.filter((_, k) => k % step === 0).slice(0, 8);
+    const out = new Uint8Array(picked.length * bytes);
+    picked.forEach((f, k) => out.set(f.rgba, k * bytes));
+    if (task.background) flattenOnto(out, task.background);
+    return out;
+  };
+  const durationMs = frames.reduce((n, f) => n + f.delayMs, 0);
+  // The sample is a copy, taken before the frames are flattened.
+  const r = await encodeAnimation(onBackground(frames, task.background), sample, {
+    format: task.format as 'webp' | 'gif' | 'apng' | 'webm' | 'mp4',
+    width,
+    height,
+    quality: task.quality ?? 80,
+    gifAlpha: task.gifAlpha,
+    background: task.background,
+    ffmpegPath: task.ffmpegPath,
+  });
+  return { ok: true, ...r, durationMs };
 }
 
 export async function imageInfo(task: ImageInfoTask): Promise<ImageInfoResult> {

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { encodeChanges, type Rect } from './frame-diff.js';
+import type { Frames } from './frames.js';
 
 export interface WebpFrameOptions {
   width: number;
@@ -32,9 +33,9 @@ const EFFORT = 2;
  * muxed into one looping animation. libvips' own animated encoder runs on one thread and tries several
  * candidates per frame, which made it 3 to 4 times slower for stickers.
  */
-export async function encodeAnimatedWebp(frames: Iterable<Uint8Array>, delays: number[], opts: WebpFrameOptions): Promise<{ data: Buffer; frames: number }> {
+export async function encodeAnimatedWebp(frames: Frames, opts: WebpFrameOptions): Promise<{ data: Buffer; frames: number }> {
   const { width, height } = opts;
-  const done = await encodeChanges(frames, delays, width, height, (pixels, r) => encodeRect(pixels, r, opts.quality));
+  const done = await encodeChanges(frames, width, height, (pixels, r) => encodeRect(pixels, r, opts.quality));
   return { data: mux(done.map(({ rect, delayMs, encoded }) => ({ ...rect, ...encoded, durationMs: delayMs })), width, height), frames: done.length };
 }
 

@@ -1,0 +1,33 @@
+import { encodeApng } from './apng.js';
+import { encodeGif, type GifAlpha } from './gif.js';
+import { encodeVideo } from './video-encode.js';
+import { encodeAnimatedWebp } from './webp.js';
+import type { Frames } from './frames.js';
+
+export type AnimatedFormat = 'webp' | 'gif' | 'apng' | 'webm' | 'mp4';
+
+export interface AnimationOptions {
+  format: AnimatedFormat;
+  width: number;
+  height: number;
+  /** The frames' rate when they come at a steady one (Lottie); video outputs are written at it. */
+  fps?: number;
+  quality: number;
+  gifAlpha?: GifAlpha;
+  /** Set when the frames were composited onto it (GIF's palette then needs no transparency). */
+  background?: [number, number, number];
+  ffmpegPath?: string;
+}
+
+/** Any animation's frames, whatever made them, to one of the animated formats. */
+export async function encodeAnimation(frames: Frames, sample: () => Uint8Array, o: AnimationOptions): Promise<{ data: Uint8Array; width: number; height: number; frames: number }> {
+  const r =
+    o.format === 'gif'
+      ? await encodeGif(frames, sample(), { width: o.width, height: o.height, background: o.background, alpha: o.gifAlpha ?? 'dither' })
+      : o.format === 'apng'
+        ? await encodeApng(frames, o.width, o.height) // merges repeated frames too
+        : o.format === 'webp'
+          ? await encodeAnimatedWebp(frames, { width: o.width, height: o.height, quality: o.quality }) // merges repeated frames
+          : await encodeVideo(frames, { format: o.format, width: o.width, height: o.height, fps: o.fps, quality: o.quality, ffmpegPath: o.ffmpegPath ?? 'ffmpeg' });
+  return { data: r.data, width: o.width, height: o.height, frames: r.frames };
+}

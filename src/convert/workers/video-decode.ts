@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { MAX_ANIMATION_PIXELS } from '../../limits.js';
+import type { Frame } from './frames.js';
+
+export interface VideoDecodeOptions {
+  ffmpegPath: string;
+  /** Frames are taken at this rate when given (below the source's); else each frame as the video has it. */
+  fps?: number;
+  /** Longer edge, aspect kept; undefined keeps the source size. */
+  size?: number;
+  maxFrames: number;
+}
+
+/**
+ * A video sticker's frames as straight-alpha RGBA, decoded by ffmpeg (the libvpx-vp9 decoder: ffmpeg's own
+ * drops the alpha plane) at a steady rate, read from its PAM output (each frame carries its own size).
+ * All frames are held (the GIF palette is made from a sample of them), within MAX_ANIMATION_PIXELS.
+ */
+export async function decodeVideo(data: Uint8Array, o: VideoDecodeOptions): Promise<{ width: number; height: number; frames: Frame[] }> {
+  const filters = [...(o.fps ? [`fps=${o.fps}`] : []), ...(o.size ? [`scale=${o.size}:${o.size}:force_original_aspect_ratio=decrease`] : [])];
+  const args = [
+    '-hide_banner', '-loglevel', 'info', '-nostdin', '-c:v', 'libvpx-vp9', '-i', 'pipe:0', ...(filters.length ? ['-vf', filters.join(',')] : []),
+    '-fps_mode', 'passthrough', '-f', 'image2pipe', '-c:v', 'pam', '-pix_fmt', 'rgba', 'pipe:1',
+  ]; // prettier-ignore
+  const child = spawn(o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // The input's frame rate, from ffmpeg's description of the stream (stickers are constant-rate).
+  let sourceFps: number | undefined;
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-4000);
+    sourceFps ??= Number(/Stream #0:0[^\n]*?, ([\d.]+) fps,/.exec(stderr)?.[1]) || undefined;
+  });
+  child.stdin.on('error', () => undefined); // ffmpeg may stop reading early on bad input; its exit code tells
+  child.stdin.end(data);
+  const frames: Frame[] = [];
+  let width = 0;
+  let height = 0;
+  let failure: string | undefined;
+  let pending: Buffer = Buffer.alloc(0);
+  child.stdout.on('data', (chunk: Buffer) => {
+    if (failure) return;
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    for (;;) {
+      const end = pending.indexOf('ENDHDR\n');
+      if (end < 0) break;
+      const header = pending.subarray(0, end).toString('latin1');
+      const w = Number(/WIDTH (\d+)/.exec(header)?.[1]);
+      const h = Number(/HEIGHT (\d+)/.exec(header)?.[1]);
+      const bytes = w * h * 4;
+      if (!/DEPTH 4/.test(header) || !(bytes > 0)) failure = 'ffmpeg wrote frames that are not RGBA';
+      else if ((frames.length + 1) * w * h > MAX_ANIMATION_PIXELS || frames.length >= o.maxFrames) failure = `the video has more frames than can be held (MAX_FRAMES ${o.maxFrames}, ${MAX_ANIMATION_PIXELS} pixels); ask for a smaller size or fps`;
+      if (failure) {
+        child.kill('SIGKILL');
+        return;
+      }
+      const start = end + 'ENDHDR\n'.length;
+      if (pending.length < start + bytes) break;
+      // Its own memory, 4-byte aligned, for the encoders' 32-bit reads.
+      frames.push({ rgba: new Uint8Array(pending.subarray(start, start + bytes)), delayMs: 0 });
+      width = w;
+      height = h;
+      pending = pending.subarray(start + bytes);
+    }
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (failure) throw new Error(failure);
+  if (code !== 0 || frames.length === 0) throw new Error(`ffmpeg could not decode the video: ${stderr.trim().split('\n').pop() ?? `exit ${code}`}`);
+  // Delays on the running time, so they add up to the video's duration.
+  const fps = o.fps ?? sourceFps ?? 30;
+  frames.forEach((f, i) => (f.delayMs = Math.round(((i + 1) * 1000) / fps) - Math.round((i * 1000) / fps)));
+  return { width, height, frames };
+}
