@@ -33,6 +33,9 @@ interface Segment {
   rssMiB: number;
   /** Private memory (heaps, buffers): a leak shows here. The rest of RSS is file pages (LMDB's map, code). */
   anonMiB: number;
+  /** V8 heap in use and memory outside it held by JS objects (Buffers), summed over the workers (their /metrics). */
+  heapMiB: number;
+  externalMiB: number;
   events: string[];
 }
 
@@ -150,6 +153,7 @@ async function main() {
       socket: { connect: Number(sock?.[1] ?? 0), read: Number(sock?.[2] ?? 0), write: Number(sock?.[3] ?? 0), timeout: Number(sock?.[4] ?? 0) },
       rssMiB: Math.round(treeRssKiB(service.pid!).rss / 1024),
       anonMiB: Math.round(treeAnonKiB(service.pid!) / 1024),
+      ...(await workerMemory()),
       events,
     };
     segments.push(seg);
@@ -163,12 +167,12 @@ async function main() {
   await fake.close();
 
   console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; service WORKERS=2 with Redis and the disk tier; wrk -t2 -c${connections} on the same cores in ${segmentSec} s segments; mix ${process.env.SOAK_MIX ?? '97,2,1'} (hits, new stickers, conversions, %)\n`);
-  console.log('| minute | requests | req/s | p50 ms | p99 ms | 200 | other statuses | socket errors (connect/read/write/timeout) | RSS MiB | of it anonymous | event |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| minute | requests | req/s | p50 ms | p99 ms | 200 | other statuses | socket errors (connect/read/write/timeout) | RSS MiB | of it anonymous | JS heap MiB | external MiB | event |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of segments) {
     const other = Object.entries(s.statuses).filter(([k]) => k !== '200').map(([k, v]) => `${k}: ${v}`).join(', ') || '0';
     const sock = s.socket;
-    console.log(`| ${s.minute} | ${s.requests} | ${s.wrk.rps.toFixed(0)} | ${s.wrk.p50.toFixed(1)} | ${s.wrk.p99.toFixed(1)} | ${s.statuses['200'] ?? 0} | ${other} | ${sock.connect}/${sock.read}/${sock.write}/${sock.timeout} | ${s.rssMiB} | ${s.anonMiB} | ${s.events.join('; ')} |`);
+    console.log(`| ${s.minute} | ${s.requests} | ${s.wrk.rps.toFixed(0)} | ${s.wrk.p50.toFixed(1)} | ${s.wrk.p99.toFixed(1)} | ${s.statuses['200'] ?? 0} | ${other} | ${sock.connect}/${sock.read}/${sock.write}/${sock.timeout} | ${s.rssMiB} | ${s.anonMiB} | ${s.heapMiB} | ${s.externalMiB} | ${s.events.join('; ')} |`);
   }
   const total = segments.reduce((n, s) => n + s.requests, 0);
   const second = segments[Math.min(1, segments.length - 1)];
@@ -176,6 +180,13 @@ async function main() {
   const lastRss = segments.at(-1)!.rssMiB;
   const anonDrift = segments.at(-1)!.anonMiB - second.anonMiB;
   console.log(`\nRequests: ${total}. Telegram: ${fake.calls.getFile} getFile and ${fake.calls.download} downloads for ${freshIds.size + hits.length} distinct stickers (${freshIds.size} new during the run), ${fake.getMeCalls} getMe. RSS minute 2 → last: ${firstRss} → ${lastRss} MiB (${lastRss - firstRss >= 0 ? '+' : ''}${lastRss - firstRss}), anonymous ${anonDrift >= 0 ? '+' : ''}${anonDrift} MiB; disk store ${diskMiB} MiB. Readiness at the end: ${ready.status}.`);
+}
+
+/** Heap used and external memory of every worker, from the host's /metrics (MiB). */
+async function workerMemory(): Promise<{ heapMiB: number; externalMiB: number }> {
+  const text = await (await request(`${base}/metrics`)).body.text();
+  const sum = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} ([\\d.e+]+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
+  return { heapMiB: Math.round(sum('nodejs_heap_size_used_bytes') / 2 ** 20), externalMiB: Math.round(sum('nodejs_external_memory_bytes') / 2 ** 20) };
 }
 
 /** RssAnon summed over the process tree (KiB). */

@@ -9,11 +9,13 @@ import { loadCanvas } from './convert/render/lottie-web.js';
 import { AppError } from './errors.js';
 import { ConfigError, loadConfig, readEnvironment, RENDERERS, type Config, type RendererName } from './config.js';
 import { parseVariantQuery, resolveVariant } from './sticker/variant.js';
+import { VideoConverter } from './convert/video.js';
 
 const USAGE = `Usage:
   sticker-processor                       run the service (same as npm start)
-  sticker-processor convert <file|dir> [--format lottie|original|png|webp|gif|apng] [--size N] [--frame N]
-                            [--fps N] [--quality N] [--background rrggbb] [--renderer dotlottie|lottie-web]
+  sticker-processor convert <file|dir> [--format lottie|original|png|webp|gif|apng|webm|mp4] [--size N] [--frame N]
+                            [--fps N] [--quality N] [--background rrggbb] [--gif-alpha dither|threshold]
+                            [--preset telegram|telegram_emoji|whatsapp|signal] [--renderer dotlottie|lottie-web]
                             [-o <file|dir>]
 
 Converts sticker files (TGS, Lottie JSON, WebP, WebM, PNG, JPEG, GIF) with the service's engine; needs no Telegram and no Redis.
@@ -39,6 +41,8 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
         fps: { type: 'string' },
         quality: { type: 'string' },
         background: { type: 'string' },
+        'gif-alpha': { type: 'string' },
+        preset: { type: 'string' },
         output: { type: 'string', short: 'o' },
         renderer: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -62,7 +66,8 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
     out.write(`${err.message}\n`);
     return 2;
   }
-  const { output, help: _help, renderer = config.pool.renderer, ...query } = values;
+  const { output, help: _help, renderer = config.pool.renderer, 'gif-alpha': gifAlpha, ...options } = values;
+  const query = { ...options, ...(gifAlpha !== undefined && { gif_alpha: gifAlpha }) };
   if (!isRenderer(renderer)) {
     out.write(`--renderer must be ${RENDERERS.join(' or ')}\n`);
     return 2;
@@ -96,7 +101,7 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
   const { limits } = config;
   // Every core converts, and every file is queued at once (the threads take them in turn).
   const pool = new ThreadPool({ ...poolOptions(config), threads: availableParallelism(), queueMax: files.length, renderer });
-  const converter = new Converter(pool);
+  const converter = new Converter(pool, new VideoConverter(limits.ffmpegPath));
   let failed = 0;
   let done = 0;
   const progress = () => {
@@ -116,7 +121,8 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
           const ext = EXTENSIONS[result.output] ?? 'bin';
           const target = outDir ? join(outDir, `${basename(file, extname(file))}.${ext}`) : (output ?? `${file.slice(0, file.length - extname(file).length)}.${ext}`);
           writeFileSync(target, result.plain ?? result.gzip!);
-          if (!isDir) out.write(`${file} -> ${target} (${result.output}, ${(result.plain ?? result.gzip!).length} bytes)\n`);
+          const fit = result.preset ? `, ${result.preset.name} preset ${result.preset.fit}: ${[result.preset.quality && `quality ${result.preset.quality}`, result.preset.fps && `${result.preset.fps} fps`, `${result.preset.size} px`].filter(Boolean).join(', ')}` : '';
+          if (!isDir) out.write(`${file} -> ${target} (${result.output}, ${(result.plain ?? result.gzip!).length} bytes${fit})\n`);
         } catch (err) {
           failed++;
           const why = err instanceof AppError ? err.message : `unexpected error: ${(err as Error).message}`;

@@ -34,6 +34,7 @@ export const errors = {
   uploadAborted: def('UPLOAD_ABORTED', 400, () => 'The client closed the connection during the upload'),
   uploadsBusy: def('UPLOADS_BUSY', 503, () => 'Too many uploads are in progress on this server; retry shortly', () => 1),
   unrenderable: def('UNRENDERABLE', 422, (why: string) => `The sticker cannot be converted: ${why}`),
+  presetUnfit: def('PRESET_UNFIT', 422, (preset: string, why: string) => `The sticker cannot fit the ${preset} preset: ${why}`),
   badParameter: def('INVALID_PARAMETER', 400, (name: string, expected: string) => `Invalid query parameter "${name}": ${expected}`),
   impossibleFormat: def('IMPOSSIBLE_FORMAT', 400, (why: string) => why),
   ffmpegMissing: def('FFMPEG_MISSING', 501, () => 'Converting video stickers needs ffmpeg, which is not installed on this server (apt-get install ffmpeg, or set FFMPEG_PATH)'),

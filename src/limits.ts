@@ -34,3 +34,6 @@ export const TOKEN_CHECK_TIMEOUT_MS = 3000;
  * own instead of having an idle connection closed under a request they are just sending.
  */
 export const SHUTDOWN_DRAIN_MS = 1000;
+
+/** Conversions one preset request may run while searching for a result that fits its byte limit. */
+export const MAX_PRESET_ATTEMPTS = 10;

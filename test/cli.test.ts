@@ -22,6 +22,20 @@ test('convert one file: a TGS to an animated WebP of the asked size', async () =
   assert.deepEqual([meta.format, meta.width, meta.pages], ['webp', 64, 31]);
 });
 
+test('convert an animated GIF to a threshold GIF and a TGS to WebM (--gif-alpha, --format webm)', { skip: spawnSync('ffmpeg', ['-version']).status === 0 ? undefined : 'no ffmpeg' }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp-cli-anim-'));
+  const r = run('convert', join(__dirname, '..', '..', 'test', 'fixtures', 'translucent_96x64_1s.webp'), '--format', 'gif', '--gif-alpha', 'threshold', '-o', join(dir, 't.gif'));
+  assert.equal(r.status, 0, r.stderr);
+  const gif = await sharp(readFileSync(join(dir, 't.gif')), { animated: true }).metadata();
+  assert.deepEqual([gif.format, gif.pages], ['gif', 20]);
+  const px = await sharp(readFileSync(join(dir, 't.gif'))).ensureAlpha().raw().toBuffer();
+  assert.equal(px[3], 0, 'threshold: the translucent corner is clear');
+  const v = run('convert', join(__dirname, '..', '..', 'test', 'fixtures', 'sticker_05.tgs'), '--format', 'webm', '--size', '128', '-o', join(dir, 's.webm'));
+  assert.equal(v.status, 0, v.stderr);
+  assert.deepEqual([...readFileSync(join(dir, 's.webm')).subarray(0, 4)], [0x1a, 0x45, 0xdf, 0xa3], 'a Matroska/WebM file');
+  assert.equal(run('convert', join(dir, 't.gif'), '--format', 'gif', '--gif-alpha', 'half').status, 2);
+});
+
 test('convert a directory: good files converted, every hostile file of the issue reported with its reason, exit code 1', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sp-cli-dir-'));
   writeFileSync(join(dir, 'good.tgs'), fixture('tiny_512_1s.tgs'));

@@ -59,8 +59,9 @@ describe('API documentation', () => {
     const stickers = doc.paths['/stickers/{fileId}'].get;
     const params = new Map(stickers.parameters!.map((p) => [p.name, p]));
     const section = readme.slice(readme.indexOf('### `GET /stickers/:fileId`'), readme.indexOf('### `POST /convert`'));
-    const readmeParams = [...section.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]).filter((n) => !/^[A-Z]/.test(n));
-    assert.deepEqual(readmeParams.sort(), ['background', 'format', 'fps', 'frame', 'quality', 'size']);
+    const paramTable = section.slice(section.indexOf('| Parameter |'), section.indexOf('\n\n', section.indexOf('| Parameter |')));
+    const readmeParams = [...paramTable.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+    assert.deepEqual(readmeParams.sort(), ['background', 'format', 'fps', 'frame', 'gif_alpha', 'preset', 'quality', 'size']);
     for (const name of readmeParams) assert.equal(params.get(name)?.in, 'query', name);
     assert.equal(params.get('fileId')?.in, 'path');
     assert.ok(params.get('format')!.schema.enum!.includes('apng'));

@@ -441,7 +441,7 @@ describe('other routes', () => {
     try {
       t.fake.add(fid('s1'), { data: PNG });
       const formats = JSON.parse((await t.app.inject({ url: '/formats' })).payload);
-      assert.deepEqual(formats.conversions.tgs, ['lottie', 'png', 'webp', 'gif', 'apng', 'original']);
+      assert.deepEqual(formats.conversions.tgs, ['lottie', 'png', 'webp', 'gif', 'apng', 'webm', 'mp4', 'original']);
       assert.equal((await t.app.inject({ url: '/health/ready' })).statusCode, 200);
       await t.app.inject({ url: `/stickers/${fid('s1')}` });
       await t.app.inject({ url: `/stickers/${fid('s1')}` });

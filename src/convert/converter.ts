@@ -5,6 +5,7 @@ import type { ConvertSpec } from '../model/variant.js';
 import type { ThreadPool } from './pool.js';
 import { VideoConverter } from './video.js';
 import { fixApngFrameCount, readApng } from './png-chunks.js';
+import { fitPreset } from './fit-preset.js';
 
 /**
  * The conversion engine, shared by the sticker route, POST /convert and the CLI: file bytes to a stored
@@ -52,7 +53,7 @@ export class Converter {
 
   async convert(base: StickerEntry, spec: ConvertSpec, signal?: AbortSignal): Promise<StickerEntry> {
     const entry = await this.#convert(base, spec, signal);
-    this.onConverted?.(entry.output, entry.conversionMs / 1000, spec.kind === 'video' ? 'ffmpeg' : 'pool');
+    this.onConverted?.(entry.output, entry.conversionMs / 1000, spec.kind === 'video' && spec.format !== 'gif' ? 'ffmpeg' : 'pool');
     return entry;
   }
 
@@ -61,6 +62,7 @@ export class Converter {
     if (spec.kind === 'original') {
       return makeEntry({ ...common, output: 'tgs', contentType: contentTypes.tgs, isConverted: false, conversionMs: 0, plain: base.gzip, etag: `${base.etag.slice(0, -1)}-tgs"` });
     }
+    if (spec.kind === 'preset') return fitPreset(this.pool, this.video.available ? this.video.path : undefined, base, spec.name, signal);
     if (spec.kind === 'video' && spec.format === 'gif') {
       // GIF through the pool's encoder, from ffmpeg's frames: its alpha dithering keeps translucent pixels.
       if (!this.video.available) throw errors.ffmpegMissing();

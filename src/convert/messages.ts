@@ -49,7 +49,9 @@ export interface ImageTask {
   maxFrames: number;
   gifAlpha?: 'dither' | 'threshold';
   ffmpegPath?: string;
-  /** 'video': data is a video sticker, decoded by ffmpeg at fps (default 30). */
+  /** Centre the result on a square canvas of this side. */
+  square?: number;
+  /** 'video': data is a video sticker, decoded by ffmpeg (at fps when given). */
   source?: 'image' | 'video';
   fps?: number;
 }
@@ -72,6 +74,8 @@ export interface RenderAnimTask {
   gifAlpha?: 'dither' | 'threshold';
   /** The ffmpeg binary, for webm and mp4. */
   ffmpegPath?: string;
+  /** Centre the result on a square canvas of this side. */
+  square?: number;
 }
 
 /** Width, height, frames and duration of an image (ffmpeg's output), read by libvips in a thread. */

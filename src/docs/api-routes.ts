@@ -30,7 +30,7 @@ const telegramErrors = [
   errors.telegramRateLimited, errors.tokenMissing,
 ]; // prettier-ignore
 const conversionErrors = [
-  errors.badParameter, errors.impossibleFormat, errors.lottieTooLarge, errors.unsupportedFormat, errors.corruptSticker, errors.unrenderable,
+  errors.badParameter, errors.impossibleFormat, errors.lottieTooLarge, errors.unsupportedFormat, errors.corruptSticker, errors.unrenderable, errors.presetUnfit,
   errors.ffmpegMissing, errors.conversionsLimited, errors.overloaded, errors.timeout, errors.conversionTimeout,
 ]; // prettier-ignore
 const adminErrors = [errors.unauthorized, errors.adminDisabled];
@@ -162,6 +162,11 @@ export const STICKER_HEADERS: Record<string, string> = {
   'X-Output-Height': 'Converted images: height in pixels',
   'X-Output-Frames': 'Converted images: frames',
   'X-Output-Duration-Ms': 'Converted animations: duration',
+  'X-Preset': 'With preset: its name',
+  'X-Preset-Fit': 'With preset: exact (nothing traded) or reduced',
+  'X-Preset-Quality': 'With preset, for lossy formats: the quality that fit',
+  'X-Preset-Fps': 'With preset, for animations: the frame rate that fit',
+  'X-Preset-Size': 'With preset: the size (longer edge, or the square side) that fit',
   ETag: 'Strong validator of the bytes sent',
   'Cache-Control': 'public, max-age=CACHE_TTL_DAYS in seconds (no-store on POST /convert)',
 };

@@ -17,6 +17,7 @@ interface Meta {
   pl: number;
   info?: StickerEntry['info'];
   dims?: StickerEntry['outputDims'];
+  pr?: StickerEntry['preset'];
 }
 
 export function encodeEntry(e: StickerEntry, withPlain: boolean): Buffer {
@@ -34,6 +35,7 @@ export function encodeEntry(e: StickerEntry, withPlain: boolean): Buffer {
     pl: plain?.length ?? 0,
     info: e.info,
     dims: e.outputDims,
+    pr: e.preset,
   };
   const json = Buffer.from(JSON.stringify(meta));
   const head = Buffer.allocUnsafe(4);
@@ -69,5 +71,6 @@ export function decodeEntry(b: Buffer): Omit<StickerEntry, 'bytes' | 'etagGzip'>
     plain,
     info: meta.info,
     outputDims: meta.dims,
+    ...(meta.pr && { preset: meta.pr }),
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { InputFormat } from '../formats.js';
+import type { PresetFit } from './presets.js';
 
 /** What decoding a TGS learnt about its animation. */
 export interface LottieInfo {
@@ -33,6 +34,8 @@ export interface StickerEntry {
   readonly info?: LottieInfo;
   /** For converted images: what was produced. */
   readonly outputDims?: { width: number; height: number; frames: number; durationMs?: number };
+  /** For a preset's result: what it traded to fit. */
+  readonly preset?: PresetFit;
   readonly bytes: number;
 }
 

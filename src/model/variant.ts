@@ -1,3 +1,5 @@
+import type { PresetName } from './presets.js';
+
 /** The output variants of a sticker: what the engine makes, and the key each is cached under. */
 
 /** What to make from the stored sticker, with every default filled in: equal specs share one cache entry. */
@@ -8,6 +10,7 @@ export type VariantSpec =
   // An animation (TGS, or an animated WebP/GIF: width and height 0 keep the image's size, fps 0 its timing).
   | { kind: 'webp' | 'apng' | 'webm' | 'mp4'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
   | { kind: 'gif'; width: number; height: number; fps: number; quality: number; background?: [number, number, number]; gifAlpha: GifAlpha }
+  | { kind: 'preset'; name: PresetName }
   | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4' | 'apng'; size?: number; fps?: number; quality: number; background?: [number, number, number]; gifAlpha?: GifAlpha };
 
 /** A variant that needs the engine (everything but the stored form). */
@@ -32,6 +35,8 @@ export function variantKey(v: VariantSpec): string {
       return `${v.kind}-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
     case 'gif':
       return `gif-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}-${v.gifAlpha}`;
+    case 'preset':
+      return `preset-${v.name}`;
     case 'video':
       return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}-${colourKey(v.background)}${v.gifAlpha ? `-${v.gifAlpha}` : ''}`;
   }

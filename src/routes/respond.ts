@@ -70,6 +70,11 @@ export function entryHeaders(s: Served, cacheControl: string): string[] {
     h.push('x-output-width', String(e.outputDims.width), 'x-output-height', String(e.outputDims.height), 'x-output-frames', String(e.outputDims.frames));
     if (e.outputDims.durationMs !== undefined) h.push('x-output-duration-ms', String(e.outputDims.durationMs));
   }
+  if (e.preset) {
+    h.push('x-preset', e.preset.name, 'x-preset-fit', e.preset.fit, 'x-preset-size', String(e.preset.size));
+    if (e.preset.quality !== undefined) h.push('x-preset-quality', String(e.preset.quality));
+    if (e.preset.fps !== undefined) h.push('x-preset-fps', String(e.preset.fps));
+  }
   return h;
 }
 

@@ -2,6 +2,7 @@ import { errors } from '../errors.js';
 import { acceptedNames } from '../accept.js';
 import type { StickerEntry } from '../model/entry.js';
 import type { GifAlpha, VariantSpec } from '../model/variant.js';
+import { PRESET_NAMES, type PresetName } from '../model/presets.js';
 
 /** Output formats this build can produce; the list grows with the encoders. */
 export const OUTPUT_FORMATS = ['original', 'lottie', 'png', 'webp', 'gif', 'apng', 'webm', 'mp4', 'auto'] as const;
@@ -15,6 +16,7 @@ export interface VariantQuery {
   quality?: number;
   background?: string;
   gif_alpha?: GifAlpha;
+  preset?: PresetName;
 }
 
 let schemas: { maxOutputSize: number; schema: ReturnType<typeof buildSchema> } | undefined;
@@ -51,6 +53,10 @@ function buildSchema(maxOutputSize: number) {
       .optional()
       .describe('"transparent" or a hex colour such as ffffff or #fff'),
     gif_alpha: z.enum(['dither', 'threshold']).optional().describe('dither (default) or threshold'),
+    preset: z
+      .enum(PRESET_NAMES as [PresetName, ...PresetName[]])
+      .optional()
+      .describe(`one of ${PRESET_NAMES.join(', ')}`),
   });
 }
 
@@ -101,6 +107,11 @@ export function withAutoFormat(q: VariantQuery, accept: string | undefined, orig
 }
 
 export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSize: number): VariantSpec {
+  if (q.preset !== undefined) {
+    const other = (['format', 'size', 'frame', 'fps', 'quality', 'background', 'gif_alpha'] as const).filter((k) => q[k] !== undefined);
+    if (other.length > 0) throw errors.impossibleFormat(`preset chooses the format, size, frame rate and quality; give it without ${other.join(', ')}`);
+    return { kind: 'preset', name: q.preset };
+  }
   const format = q.format === 'auto' ? undefined : q.format;
   const imageParams = q.size !== undefined || q.frame !== undefined || q.background !== undefined || q.fps !== undefined || q.quality !== undefined || q.gif_alpha !== undefined;
   if (format === undefined || format === 'lottie') {

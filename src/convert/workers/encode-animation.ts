@@ -2,7 +2,7 @@ import { encodeApng } from './apng.js';
 import { encodeGif, type GifAlpha } from './gif.js';
 import { encodeVideo } from './video-encode.js';
 import { encodeAnimatedWebp } from './webp.js';
-import type { Frames } from './frames.js';
+import { onSquare, sampleOnSquare, type Frames } from './frames.js';
 
 export type AnimatedFormat = 'webp' | 'gif' | 'apng' | 'webm' | 'mp4';
 
@@ -17,10 +17,16 @@ export interface AnimationOptions {
   /** Set when the frames were composited onto it (GIF's palette then needs no transparency). */
   background?: [number, number, number];
   ffmpegPath?: string;
+  /** Centre the frames on a square canvas of this side (no larger than it is wide or high: never cropped). */
+  square?: number;
 }
 
 /** Any animation's frames, whatever made them, to one of the animated formats. */
-export async function encodeAnimation(frames: Frames, sample: () => Uint8Array, o: AnimationOptions): Promise<{ data: Uint8Array; width: number; height: number; frames: number }> {
+export async function encodeAnimation(source: Frames, sampleOf: () => Uint8Array, options: AnimationOptions): Promise<{ data: Uint8Array; width: number; height: number; frames: number }> {
+  const side = options.square && Math.max(options.square, options.width, options.height);
+  const frames = side ? onSquare(source, options.width, options.height, side) : source;
+  const sample = side ? () => sampleOnSquare(sampleOf(), options.width, options.height, side) : sampleOf;
+  const o = side ? { ...options, width: side, height: side } : options;
   const r =
     o.format === 'gif'
       ? await encodeGif(frames, sample(), { width: o.width, height: o.height, background: o.background, alpha: o.gifAlpha ?? 'dither' })

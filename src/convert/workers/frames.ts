@@ -44,3 +44,29 @@ export async function* onBackground(frames: Frames, bg: [number, number, number]
     yield f;
   }
 }
+
+/** Each frame centred on a transparent (or bg) square canvas of side x side (a platform that takes only squares). */
+export async function* onSquare(frames: Frames, width: number, height: number, side: number): AsyncGenerator<Frame> {
+  const x = Math.floor((side - width) / 2);
+  const y = Math.floor((side - height) / 2);
+  for await (const f of frames) {
+    const out = new Uint8Array(side * side * 4);
+    for (let row = 0; row < height; row++) out.set(f.rgba.subarray(row * width * 4, (row + 1) * width * 4), ((y + row) * side + x) * 4);
+    yield { rgba: out, delayMs: f.delayMs };
+  }
+}
+
+/** A sample (frames one after another) centred on the square canvas likewise. */
+export function sampleOnSquare(sample: Uint8Array, width: number, height: number, side: number): Uint8Array {
+  const n = sample.length / (width * height * 4);
+  const out = new Uint8Array(n * side * side * 4);
+  const x = Math.floor((side - width) / 2);
+  const y = Math.floor((side - height) / 2);
+  for (let k = 0; k < n; k++) {
+    for (let row = 0; row < height; row++) {
+      const from = (k * height + row) * width * 4;
+      out.set(sample.subarray(from, from + width * 4), (k * side * side + (y + row) * side + x) * 4);
+    }
+  }
+  return out;
+}

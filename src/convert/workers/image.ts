@@ -34,7 +34,8 @@ export async function convertImage(task: ImageTask): Promise<EncodeResult> {
 /** One frame (page) of an image as PNG, WebP or GIF within size x size (APNG of a still is its PNG). */
 async function convertStill(task: ImageTask, page: number): Promise<EncodeResult> {
   let img = sharp(task.data, { page, pages: 1, limitInputPixels: MAX_INPUT_PIXELS });
-  if (task.size) img = img.resize(task.size, task.size, { fit: 'inside' });
+  if (task.square) img = img.resize(task.square, task.square, { fit: 'contain', background: { r: 0, g: 0, b: 0, alpha: 0 } });
+  else if (task.size) img = img.resize(task.size, task.size, { fit: 'inside' });
   if (task.background) img = img.flatten({ background: rgb(task.background) });
   img = task.format === 'webp' ? img.webp({ quality: task.quality ?? 80, effort: 4 }) : task.format === 'gif' ? img.gif() : img.png(PNG_OPTIONS);
   const { data, info } = await img.toBuffer({ resolveWithObject: true });
@@ -88,6 +89,7 @@ async function encodeFrames(task: ImageTask, frames: Frame[], width: number, hei
     gifAlpha: task.gifAlpha,
     background: task.background,
     ffmpegPath: task.ffmpegPath,
+    square: task.square,
   });
   return { ok: true, ...r, durationMs };
 }

@@ -1,0 +1,194 @@
+import { errors } from '../errors.js';
+import { contentTypes } from '../formats.js';
+import { MAX_PRESET_ATTEMPTS } from '../limits.js';
+import { makeEntry, type StickerEntry } from '../model/entry.js';
+import { PRESETS, type PresetFit, type PresetName } from '../model/presets.js';
+import type { Encoded, ThreadPool } from './pool.js';
+
+/** One try: what is traded so far. */
+interface Attempt {
+  quality: number;
+  fps: number;
+  size: number;
+}
+
+// The order of sacrifice: quality first (down to a floor below which artefacts dominate), then frame
+// rate, then size (only where the platform takes smaller ones).
+const QUALITY_START = 80;
+const QUALITY_FLOOR = 20;
+const FPS_STEPS = [30, 24, 20, 15, 12, 10];
+const SIZE_STEPS = [1, 0.875, 0.75, 0.625, 0.5];
+
+/**
+ * A sticker made to fit a platform preset: the preset's format and size at the highest quality, frame
+ * rate and size (in that order of sacrifice) whose result is within the byte limit, searched with a model
+ * of how bytes follow quality, frames and pixels, at most MAX_PRESET_ATTEMPTS conversions. The result is
+ * checked against every limit of the preset before it is returned; a source that cannot fit is a 422
+ * naming the limit and by how much.
+ */
+export async function fitPreset(pool: ThreadPool, ffmpegPath: string | undefined, base: StickerEntry, name: PresetName, signal?: AbortSignal): Promise<StickerEntry> {
+  const preset = PRESETS[name];
+  const animated = await isAnimated(pool, base, signal);
+  const target = animated ? preset.animated : preset.still;
+  const format = target.format;
+  if ((format === 'webm' || base.original === 'webm') && !ffmpegPath) throw errors.ffmpegMissing();
+  const sourceFps = base.original === 'tgs' ? base.info!.frameRate : preset.animated.maxFps;
+  if (animated && base.original === 'tgs') {
+    const durationMs = (base.info!.frames / base.info!.frameRate) * 1000;
+    if (durationMs > preset.animated.maxDurationMs + 1) throw unfit(name, 'duration', durationMs, preset.animated.maxDurationMs, 'ms');
+  }
+  const lossy = format === 'webm' || format === 'webp';
+  const fpsSteps = animated && base.original !== 'gif' && base.original !== 'webp' ? FPS_STEPS.filter((f) => f <= Math.min(preset.animated.maxFps, Math.round(sourceFps))) : [0];
+  if (fpsSteps.length === 0) fpsSteps.push(Math.min(preset.animated.maxFps, Math.round(sourceFps)));
+  const sizes = preset.sizeMayShrink ? SIZE_STEPS.map((k) => Math.round(preset.size * k)) : [preset.size];
+
+  // Every candidate from best to worst in the order of sacrifice; the search tries the best one its
+  // byte model predicts to fit, learns from each result, and moves on.
+  const qualities = lossy ? range(QUALITY_START, QUALITY_FLOOR, 5) : [0];
+  const candidates: Attempt[] = sizes.flatMap((size) => fpsSteps.flatMap((fps) => qualities.map((quality) => ({ quality, fps, size }))));
+  const model = new BytesModel(lossy);
+  const tried = new Set<Attempt>();
+  let smallest: { bytes: number; a: Attempt } | undefined;
+  for (let attempts = 0; attempts < MAX_PRESET_ATTEMPTS; attempts++) {
+    // The best (earliest) candidate predicted to fit, or the very first when nothing is known yet.
+    // When none is, the cheapest untried one: a 422 rests on a measurement, not on the model.
+    const open = candidates.filter((c) => !tried.has(c) && !model.ruledOut(c, target.maxBytes));
+    const next = open.find((c) => model.predict(c) <= target.maxBytes) ?? open.at(-1);
+    if (!next) break;
+    tried.add(next);
+    const r = await encode(pool, base, { format, ...next, square: preset.square ? preset.size : undefined, ffmpegPath }, signal);
+    if (!smallest || r.data.length < smallest.bytes) smallest = { bytes: r.data.length, a: next };
+    if (r.data.length <= target.maxBytes) return checked(name, base, r, next, format, animated, lossy, fpsSteps[0], sizes[0]);
+    model.learn(next, r.data.length);
+    // Knowing the cost at the top quality, learn the floor's too: the curve between them guides the search.
+    if (lossy && next.quality === QUALITY_START && !model.knows({ ...next, quality: QUALITY_FLOOR })) {
+      const floor = candidates.find((c) => c.size === next.size && c.fps === next.fps && c.quality === QUALITY_FLOOR)!;
+      tried.add(floor);
+      attempts++;
+      const f = await encode(pool, base, { format, ...floor, square: preset.square ? preset.size : undefined, ffmpegPath }, signal);
+      if (f.data.length < smallest.bytes) smallest = { bytes: f.data.length, a: floor };
+      model.learn(floor, f.data.length);
+      if (f.data.length <= target.maxBytes) {
+        // The floor fits: the best quality between, by the curve, then the floor itself if that misses.
+        const between = candidates.find((c) => c.size === next.size && c.fps === next.fps && !tried.has(c) && model.predict(c) <= target.maxBytes);
+        if (between && attempts + 1 < MAX_PRESET_ATTEMPTS) {
+          tried.add(between);
+          attempts++;
+          const b = await encode(pool, base, { format, ...between, square: preset.square ? preset.size : undefined, ffmpegPath }, signal);
+          if (b.data.length <= target.maxBytes) return checked(name, base, b, between, format, animated, lossy, fpsSteps[0], sizes[0]);
+        }
+        return checked(name, base, f, floor, format, animated, lossy, fpsSteps[0], sizes[0]);
+      }
+    }
+  }
+  throw unfit(name, 'bytes', smallest?.bytes ?? 0, target.maxBytes, 'bytes', smallest && describe(smallest.a, lossy, animated));
+}
+
+const range = (from: number, to: number, step: number) => Array.from({ length: Math.floor((from - to) / step) + 1 }, (_, i) => from - i * step);
+
+/**
+ * Bytes of a candidate predicted from the results so far: proportional to frames (fps) and, less than
+ * linearly, to pixels (size); between two measured qualities, geometric. The prediction is scaled by the
+ * nearest measurement, so each result corrects the next guess. A candidate no better than one that already
+ * missed in every respect (same or more quality, fps and size) cannot fit either.
+ */
+class BytesModel {
+  readonly #seen: Array<{ a: Attempt; bytes: number }> = [];
+  constructor(private readonly lossy: boolean) {}
+
+  knows(a: Attempt): boolean {
+    return this.#seen.some((s) => s.a.quality === a.quality && s.a.fps === a.fps && s.a.size === a.size);
+  }
+
+  learn(a: Attempt, bytes: number): void {
+    this.#seen.push({ a, bytes });
+  }
+
+  ruledOut(c: Attempt, max: number): boolean {
+    return this.#seen.some((s) => s.bytes > max && s.a.quality <= c.quality && s.a.fps <= c.fps && s.a.size <= c.size);
+  }
+
+  predict(c: Attempt): number {
+    if (this.#seen.length === 0) return 0; // nothing known: try it
+    // The measurement at the nearest fps and size, and the quality curve measured there (if two points).
+    const near = [...this.#seen].sort((x, y) => distance(x.a, c) - distance(y.a, c))[0];
+    const same = this.#seen.filter((s) => s.a.fps === near.a.fps && s.a.size === near.a.size).sort((x, y) => y.a.quality - x.a.quality);
+    let bytes = near.bytes;
+    if (this.lossy && same.length >= 2 && c.quality !== near.a.quality) {
+      const [hi, lo] = [same[0], same[same.length - 1]];
+      const perStep = Math.log(lo.bytes / hi.bytes) / (hi.a.quality - lo.a.quality || 1);
+      bytes = hi.bytes * Math.exp(perStep * (hi.a.quality - c.quality));
+    } else if (this.lossy && c.quality < near.a.quality) bytes *= 0.97 ** (near.a.quality - c.quality); // a guess until measured
+    const frames = near.a.fps ? c.fps / near.a.fps : 1;
+    const pixels = (c.size / near.a.size) ** 1.6;
+    return bytes * frames * pixels;
+  }
+}
+
+const distance = (a: Attempt, b: Attempt) => Math.abs(Math.log((a.fps || 1) / (b.fps || 1))) + Math.abs(Math.log(a.size / b.size)) * 2 + Math.abs(a.quality - b.quality) / 100;
+
+async function isAnimated(pool: ThreadPool, base: StickerEntry, signal?: AbortSignal): Promise<boolean> {
+  if (base.original === 'tgs' || base.original === 'webm') return true;
+  if (base.original !== 'webp' && base.original !== 'gif') return false;
+  return (await pool.imageInfo(base.plain!, signal)).frames > 1;
+}
+
+function encode(pool: ThreadPool, base: StickerEntry, o: { format: 'webm' | 'webp' | 'apng' | 'png'; quality: number; fps: number; size: number; square?: number; ffmpegPath?: string }, signal?: AbortSignal): Promise<Encoded> {
+  if (base.original === 'tgs') {
+    const info = base.info!;
+    const scale = o.size / Math.max(info.width, info.height);
+    const dims = { width: Math.max(1, Math.round(info.width * scale)), height: Math.max(1, Math.round(info.height * scale)) };
+    return pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: o.format as 'webm' | 'webp' | 'apng', ...dims, fps: o.fps, sourceFps: info.frameRate, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square }, signal);
+  }
+  const video = base.original === 'webm';
+  return pool.convertImage(base.plain!, { format: o.format, size: o.size, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square, ...(video && { source: 'video' as const, fps: o.fps }) }, signal);
+}
+
+/** The result against every limit of the preset (what the search did is checked, not assumed). */
+function checked(name: PresetName, base: StickerEntry, r: Encoded, a: Attempt, format: 'webm' | 'webp' | 'apng' | 'png', animated: boolean, lossy: boolean, maxFps: number, fullSize: number): StickerEntry {
+  const preset = PRESETS[name];
+  const target = animated ? preset.animated : preset.still;
+  const fail = (what: string) => {
+    throw errors.unrenderable(`the ${name} preset's result failed its own check (${what}); please report this sticker`);
+  };
+  if (r.data.length > target.maxBytes) fail(`${r.data.length} bytes`);
+  if (preset.square ? r.width !== preset.size || r.height !== preset.size : Math.max(r.width, r.height) !== a.size) fail(`${r.width}x${r.height}`);
+  if (animated && (r.durationMs ?? 0) > preset.animated.maxDurationMs + 1) throw unfit(name, 'duration', r.durationMs!, preset.animated.maxDurationMs, 'ms');
+  if (!hasFormat(r.data, format, animated)) fail(`not ${format}`);
+  const reduced = (lossy && a.quality < QUALITY_START) || (a.fps !== 0 && a.fps < maxFps) || a.size < fullSize;
+  const output = format === 'apng' && (r.still || !animated) ? 'png' : format;
+  const fit: PresetFit = { name, fit: reduced ? 'reduced' : 'exact', size: a.size, ...(lossy && { quality: a.quality }), ...(animated && a.fps !== 0 && { fps: a.fps }) };
+  return makeEntry({
+    fileUniqueId: base.fileUniqueId,
+    original: base.original,
+    isConverted: true,
+    output,
+    contentType: contentTypes[output],
+    conversionMs: r.ms,
+    plain: r.data,
+    outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs },
+    preset: fit,
+  });
+}
+
+/** The container and codec by their bytes: WebM with VP9, WebP, PNG (APNG with its animation chunk). */
+function hasFormat(b: Buffer, format: string, animated: boolean): boolean {
+  const head = b.subarray(0, 4096).toString('latin1');
+  switch (format) {
+    case 'webm':
+      return b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3 && head.includes('webm') && head.includes('V_VP9');
+    case 'webp':
+      return head.startsWith('RIFF') && head.slice(8, 12) === 'WEBP' && (!animated || head.includes('ANIM'));
+    default:
+      return head.startsWith('\x89PNG') && (!animated || head.includes('acTL'));
+  }
+}
+
+function describe(a: Attempt, lossy: boolean, animated: boolean): string {
+  return [lossy && `quality ${a.quality}`, animated && a.fps && `${a.fps} fps`, `${a.size} px`].filter(Boolean).join(', ');
+}
+
+function unfit(name: PresetName, limit: 'bytes' | 'duration', got: number, max: number, unit: string, tried?: string) {
+  const over = Math.round(got - max);
+  return errors.presetUnfit(name, `${limit === 'bytes' ? `the smallest result${tried ? ` (${tried})` : ''} is ${Math.round(got)} bytes` : `the animation lasts ${Math.round(got)} ms`}; the limit is ${max} ${unit}, ${over} ${unit} over`);
+}

@@ -1,0 +1,103 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
+import { PRESETS, type PresetName } from '../src/model/presets.js';
+
+const ffmpegMissing = spawnSync('ffmpeg', ['-version']).status === 0 ? undefined : 'ffmpeg is not installed (apt-get install ffmpeg)';
+
+/** Codec, size, duration and frame rate as ffprobe reads them (a decoder we did not write). */
+function probe(data: Buffer): { codec: string; width: number; height: number; durationMs: number; fps: number } {
+  const file = join(mkdtempSync(join(tmpdir(), 'sp-preset-')), 'f');
+  writeFileSync(file, data);
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,avg_frame_rate:format=duration', '-of', 'json', file], { encoding: 'utf8' });
+  const j = JSON.parse(r.stdout) as { streams: Array<{ codec_name: string; width: number; height: number; avg_frame_rate: string }>; format: { duration: string } };
+  const [n, d] = j.streams[0].avg_frame_rate.split('/').map(Number);
+  return { codec: j.streams[0].codec_name, width: j.streams[0].width, height: j.streams[0].height, durationMs: Number(j.format.duration) * 1000, fps: n / (d || 1) };
+}
+
+/** Every limit of the preset, checked on the bytes sent with decoders we did not write. */
+async function assertFits(name: PresetName, body: Buffer, animated: boolean, what: string): Promise<void> {
+  const preset = PRESETS[name];
+  const target = animated ? preset.animated : preset.still;
+  assert.ok(body.length <= target.maxBytes, `${what}: ${body.length} bytes, limit ${target.maxBytes}`);
+  const side = (w: number, h: number) => (preset.square ? w === preset.size && h === preset.size : Math.max(w, h) === preset.size || (preset.sizeMayShrink && Math.max(w, h) <= preset.size));
+  if (target.format === 'webm') {
+    const p = probe(body);
+    assert.equal(p.codec, 'vp9', what);
+    assert.ok(side(p.width, p.height), `${what}: ${p.width}x${p.height}`);
+    assert.ok(p.durationMs <= preset.animated.maxDurationMs + 1, `${what}: ${p.durationMs} ms`);
+    assert.ok(p.fps <= preset.animated.maxFps, `${what}: ${p.fps} fps`);
+  } else if (target.format === 'apng' && animated) {
+    const p = probe(body);
+    assert.equal(p.codec, 'apng', what);
+    assert.ok(side(p.width, p.height), `${what}: ${p.width}x${p.height}`);
+  } else {
+    const m = await sharp(body, { animated: true }).metadata();
+    assert.equal(m.format, target.format === 'apng' ? 'png' : target.format, what);
+    assert.ok(side(m.width!, m.pageHeight ?? m.height!), `${what}: ${m.width}x${m.pageHeight ?? m.height}`);
+    if (animated) assert.ok((m.delay ?? []).reduce((a, b) => a + b, 0) <= preset.animated.maxDurationMs + 1, what);
+  }
+}
+
+describe('presets: the result fits the platform, or a 422 says which limit and by how much', { skip: ffmpegMissing }, () => {
+  let t: TestApp;
+  const sources: Array<[string, Buffer, boolean]> = [
+    ['sticker_05.tgs', fixture('sticker_05.tgs'), true],
+    ['animated_webm_161x121_2s_vp9a.webm', fixture('animated_webm_161x121_2s_vp9a.webm'), true],
+    ['animated_webp_160x90_1s.webp', fixture('animated_webp_160x90_1s.webp'), true],
+    ['static_webp_800x600.webp', fixture('static_webp_800x600.webp'), false],
+  ];
+  before(async () => {
+    t = await buildTestApp({ ENDPOINT_TIMEOUT_SEC: '120', CONVERSION_TIMEOUT_SEC: '120' });
+    for (const [name, data] of sources) t.fake.add(fid(name.replace(/\W/g, '')), { data });
+  });
+  after(() => t.close());
+
+  for (const name of Object.keys(PRESETS) as PresetName[]) {
+    test(`preset=${name}: every source's result within the limits (or a 422 naming the limit); headers say what was traded`, { timeout: 300_000 }, async () => {
+      for (const [file, , animated] of sources) {
+        const res = await t.app.inject({ url: `/stickers/${fid(file.replace(/\W/g, ''))}?preset=${name}` });
+        if (res.statusCode === 422) {
+          assert.equal(res.json().code, 'PRESET_UNFIT', `${file}: ${res.payload}`);
+          assert.match(res.json().message, /the limit is \d+ (bytes|ms), \d+ (bytes|ms) over/);
+          continue;
+        }
+        assert.equal(res.statusCode, 200, `${file}: ${res.payload}`);
+        await assertFits(name, res.rawPayload, animated, `${name} of ${file}`);
+        assert.equal(res.headers['x-preset'], name);
+        assert.match(String(res.headers['x-preset-fit']), /^(exact|reduced)$/);
+        const size = Number(res.headers['x-preset-size']);
+        assert.ok(PRESETS[name].sizeMayShrink ? size <= PRESETS[name].size : size === PRESETS[name].size, `size ${size}`);
+        // A variant like any other: asked again, it comes from the cache.
+        const again = await t.app.inject({ url: `/stickers/${fid(file.replace(/\W/g, ''))}?preset=${name}` });
+        assert.equal(again.headers['x-cache-status'], 'HIT');
+        assert.ok(again.rawPayload.equals(res.rawPayload));
+      }
+    });
+  }
+
+  test('a sticker that cannot fit: 422 PRESET_UNFIT with the limit and the excess; preset with other options is a 400', async () => {
+    // 150 frames of a busy 512 px sticker are megabytes as lossless APNG even at 10 fps and 256 px.
+    t.fake.add(fid('busy'), { data: fixture('sticker_02.tgs') });
+    const res = await t.app.inject({ url: `/stickers/${fid('busy')}?preset=signal` });
+    assert.equal(res.statusCode, 422);
+    assert.equal(res.json().code, 'PRESET_UNFIT');
+    assert.match(res.json().message, /signal preset: the smallest result \(10 fps, 256 px\) is \d+ bytes; the limit is 300000 bytes, \d+ bytes over/);
+    const mixed = await t.app.inject({ url: `/stickers/${fid('busy')}?preset=telegram&size=256` });
+    assert.equal(mixed.statusCode, 400);
+    assert.match(mixed.json().message, /give it without size/);
+    assert.equal((await t.app.inject({ url: `/stickers/${fid('busy')}?preset=discord` })).statusCode, 400);
+  });
+
+  test('POST /convert takes preset too', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/convert?preset=telegram_emoji', payload: fixture('sticker_05.tgs'), headers: { 'content-type': 'application/octet-stream' } });
+    assert.equal(res.statusCode, 200, res.payload);
+    assert.equal(res.headers['x-preset'], 'telegram_emoji');
+    await assertFits('telegram_emoji', res.rawPayload, true, 'upload');
+  });
+});
