@@ -40,7 +40,7 @@ export const supportedFormats = {
     tgs: { description: 'Animated sticker (gzip-compressed Lottie JSON)', contentType: contentTypes.tgs },
     webp: { description: 'Static sticker, or an animated WebP', contentType: contentTypes.webp },
     webm: { description: 'Video sticker (VP9)', contentType: contentTypes.webm },
-    png: { description: 'PNG image', contentType: contentTypes.png },
+    png: { description: 'PNG image, still or animated (APNG)', contentType: contentTypes.png },
     jpeg: { description: 'JPEG image', contentType: contentTypes.jpeg },
     gif: { description: 'GIF image, still or animated', contentType: contentTypes.gif },
   },
@@ -49,10 +49,10 @@ export const supportedFormats = {
     tgs: ['lottie', 'png', 'webp', 'gif', 'apng', 'webm', 'mp4', 'original'],
     webp: ['original', 'png', 'webp', 'gif', 'apng', 'webm', 'mp4'],
     webm: ['original', 'mp4', 'webp', 'gif', 'apng', 'png'],
-    png: ['original', 'png', 'webp', 'gif', 'apng'],
+    png: ['original', 'png', 'webp', 'gif', 'apng', 'webm', 'mp4'],
     jpeg: ['original', 'png', 'webp', 'gif', 'apng'],
     gif: ['original', 'png', 'webp', 'gif', 'apng', 'webm', 'mp4'],
   },
   notes:
-    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background); format=webp, gif, apng, webm and mp4 the whole animation (size, fps, quality, background, gif_alpha) of a TGS or an animated WebP/GIF, with the source timing. Video stickers convert through ffmpeg to mp4, webp, gif, apng or png (first frame), with size, fps, quality and background. webm and mp4 of a still image are 400s; format=apng of a still is its PNG. Other formats pass through unchanged by default.',
+    'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background); format=webp, gif, apng, webm and mp4 the whole animation (size, fps, quality, background, gif_alpha) of a TGS or an animated WebP/GIF/APNG, with the source timing. Video stickers convert through ffmpeg to mp4, webp, gif, apng or png (first frame), with size, fps, quality and background. webm and mp4 of a still image are 400s; format=apng of a still is its PNG. Other formats pass through unchanged by default.',
 } as const;

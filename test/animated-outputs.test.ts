@@ -12,7 +12,8 @@ const WEBP = fixture('animated_webp_160x90_1s.webp'); // 24 frames, ~1 s (sticke
 const GIF = fixture('animated_gif_160x90_1s.gif'); // 24 frames, 1 s
 const TRANSLUCENT_WEBP = fixture('translucent_96x64_1s.webp'); // 20 frames at 50 ms: alpha 68 everywhere but a moving opaque square (ffmpeg)
 const TRANSLUCENT_WEBM = fixture('translucent_96x64_1s_vp9a.webm'); // the same as a VP9-with-alpha video sticker (ffmpeg)
-const TGS = fixture('sticker_05.tgs'); // 31 frames at 60 fps: 517 ms
+const TGS = fixture('sticker_05.tgs');
+const APNG = fixture('animated_apng_80x60_1s.png'); // 10 frames at 100 ms (ffmpeg's testsrc2) // 31 frames at 60 fps: 517 ms
 
 /** What ffprobe (a decoder we did not write) says about a file's video stream. */
 function probe(data: Buffer): { codec: string; width: number; height: number; frames: number; durationMs: number; alphaMode?: string; pixFmt: string } {
@@ -87,6 +88,25 @@ describe('animated inputs stay animated', () => {
     assert.equal(past.statusCode, 400);
     assert.equal(past.json().code, 'INVALID_PARAMETER');
     assert.match(past.json().message, /frame.*0 to 23/);
+  });
+
+  test('an animated PNG (made by ffmpeg) stays animated: its frames composed by ffmpeg, its delays from its chunks; frame k is ffmpeg\'s frame k', { skip: ffmpegMissing }, async () => {
+    t.fake.add(fid('apng'), { data: APNG });
+    for (const format of ['gif', 'webp']) {
+      const res = await get('apng', `format=${format}`);
+      assert.equal(res.statusCode, 200, res.payload);
+      const out = await frames(res.rawPayload);
+      assert.deepEqual([out.format, out.pages, out.durationMs, out.width, out.height], [format, 10, 1000, 80, 60]);
+    }
+    const webm = probe((await get('apng', 'format=webm')).rawPayload);
+    assert.equal(webm.codec, 'vp9');
+    assert.ok(Math.abs(webm.durationMs - 1000) <= 34, `${webm.durationMs}`);
+    const png = await get('apng', 'format=png&frame=5');
+    const file = join(mkdtempSync(join(tmpdir(), 'sp-apng-')), 'a.png');
+    writeFileSync(file, APNG);
+    const theirs = spawnSync('ffmpeg', ['-v', 'error', '-f', 'apng', '-i', file, '-vf', 'select=eq(n\\,5)', '-frames:v', '1', '-pix_fmt', 'rgba', '-f', 'rawvideo', '-'], { maxBuffer: 1 << 24 }).stdout;
+    assert.ok((await sharp(png.rawPayload).ensureAlpha().raw().toBuffer()).equals(theirs), 'frame 5 as ffmpeg composes it');
+    assert.equal((await get('apng', 'format=png&frame=10')).statusCode, 400);
   });
 
   test('a still image stays a still: APNG of it is its PNG; WebM of it is a 400', { skip: ffmpegMissing }, async () => {

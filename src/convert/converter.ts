@@ -79,7 +79,8 @@ export class Converter {
     const { background } = spec;
     const animatedVideo = spec.kind === 'webm' || spec.kind === 'mp4';
     if (animatedVideo && !this.video.available) throw errors.ffmpegMissing();
-    const ffmpegPath = animatedVideo ? this.video.path : undefined;
+    // Video outputs need ffmpeg, and so does reading an animated PNG's frames (libvips reads only its first).
+    const ffmpegPath = this.video.available ? this.video.path : undefined;
     const gifAlpha = spec.kind === 'gif' ? spec.gifAlpha : undefined;
     const r =
       base.original !== 'tgs'

@@ -4,6 +4,7 @@ import { PNG_OPTIONS, rgb } from './libvips.js';
 import { MAX_ANIMATION_PIXELS, MAX_INPUT_PIXELS } from '../../limits.js';
 import { encodeAnimation } from './encode-animation.js';
 import { decodeVideo } from './video-decode.js';
+import { readApng } from '../png-chunks.js';
 import { flattenOnto, onBackground, type Frame } from './frames.js';
 
 // Images (WebP, PNG, JPEG, GIF; animated WebP and GIF with every frame) converted, and encoded images read
@@ -16,6 +17,8 @@ export async function convertImage(task: ImageTask): Promise<EncodeResult> {
       const v = await decodeVideo(task.data, { ffmpegPath: task.ffmpegPath ?? 'ffmpeg', fps: task.fps, size: task.size, maxFrames: task.maxFrames });
       return await encodeFrames(task, v.frames, v.width, v.height);
     }
+    const apng = task.ffmpegPath ? animatedPng(task.data) : undefined;
+    if (apng) return await convertApng(task, apng);
     const meta = await sharp(task.data, { animated: true, limitInputPixels: MAX_INPUT_PIXELS }).metadata();
     const pages = meta.pages ?? 1;
     const frame = task.frame ?? 0;
@@ -66,6 +69,38 @@ async function convertAnimated(task: ImageTask, meta: sharp.Metadata, pages: num
   const delays = meta.delay ?? [];
   const frames: Frame[] = Array.from({ length: pages }, (_, k) => ({ rgba: all.subarray(k * bytes, (k + 1) * bytes), delayMs: delays[k] || 100 }));
   return encodeFrames(task, frames, width, height);
+}
+
+/** An animated PNG's frame count and delays, from its chunks; undefined for any other file. */
+function animatedPng(data: Uint8Array): { frames: number; delaysMs: number[] } | undefined {
+  if (!(data[0] === 0x89 && data[1] === 0x50 && data[2] === 0x4e && data[3] === 0x47)) return undefined;
+  try {
+    const a = readApng(data);
+    return a.frames > 1 ? a : undefined;
+  } catch {
+    return undefined; // a PNG whose chunks do not parse is libvips' to judge
+  }
+}
+
+/**
+ * An animated PNG: libvips reads only its default image, so ffmpeg composes the frames (blending and
+ * disposal) and the chunks give each frame's delay. Without ffmpeg it is converted as a still.
+ */
+async function convertApng(task: ImageTask, apng: { frames: number; delaysMs: number[] }): Promise<EncodeResult> {
+  if (apng.frames > task.maxFrames) return { ok: false, detail: `the image has ${apng.frames} frames; the limit is ${task.maxFrames} (MAX_FRAMES)` };
+  const v = await decodeVideo(task.data, { ffmpegPath: task.ffmpegPath!, input: 'apng', size: task.size, maxFrames: task.maxFrames });
+  // The fcTL of a default image that is not part of the animation comes first: the last delays are the frames'.
+  const delays = apng.delaysMs.slice(-v.frames.length);
+  v.frames.forEach((f, i) => (f.delayMs = Math.round(delays[i] ?? f.delayMs) || 100));
+  const frame = task.frame ?? 0;
+  if (frame >= v.frames.length) return { ok: false, detail: 'frame', badParameter: { name: 'frame', expected: `an integer from 0 to ${v.frames.length - 1} for this image` } };
+  if (task.format === 'png') {
+    let img = sharp(v.frames[frame].rgba, { raw: { width: v.width, height: v.height, channels: 4 } });
+    if (task.background) img = img.flatten({ background: rgb(task.background) });
+    const data = await img.png(PNG_OPTIONS).toBuffer();
+    return { ok: true, data, width: v.width, height: v.height, frames: 1, still: true };
+  }
+  return encodeFrames(task, v.frames, v.width, v.height);
 }
 
 /** Decoded frames (an image's or a video's) to the task's animated format, on its background if any. */

@@ -1,9 +1,15 @@
 import { spawn } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { MAX_ANIMATION_PIXELS } from '../../limits.js';
 import type { Frame } from './frames.js';
 
 export interface VideoDecodeOptions {
   ffmpegPath: string;
+  /** A video sticker (WebM, VP9) or an animated PNG. */
+  input?: 'webm' | 'apng';
   /** Frames are taken at this rate when given (below the source's); else each frame as the video has it. */
   fps?: number;
   /** Longer edge, aspect kept; undefined keeps the source size. */
@@ -12,14 +18,29 @@ export interface VideoDecodeOptions {
 }
 
 /**
- * A video sticker's frames as straight-alpha RGBA, decoded by ffmpeg (the libvpx-vp9 decoder: ffmpeg's own
- * drops the alpha plane) at a steady rate, read from its PAM output (each frame carries its own size).
+ * A video sticker's frames (or an animated PNG's) as straight-alpha RGBA, decoded by ffmpeg (for VP9 the
+ * libvpx-vp9 decoder: ffmpeg's own drops the alpha plane), read from its PAM output (each frame carries its
+ * own size). Delays come from the video's frame rate; an APNG's caller sets them from its chunks.
  * All frames are held (the GIF palette is made from a sample of them), within MAX_ANIMATION_PIXELS.
  */
 export async function decodeVideo(data: Uint8Array, o: VideoDecodeOptions): Promise<{ width: number; height: number; frames: Frame[] }> {
+  if (o.input !== 'apng') return decode(data, 'pipe:0', o);
+  // ffmpeg's APNG reader seeks in its input: a file, not a pipe.
+  const file = join(tmpdir(), `sticker-processor-${process.pid}-${threadId}-${files++}.apng`);
+  await writeFile(file, data);
+  try {
+    return await decode(undefined, file, o);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+let files = 0;
+
+async function decode(data: Uint8Array | undefined, input: string, o: VideoDecodeOptions): Promise<{ width: number; height: number; frames: Frame[] }> {
   const filters = [...(o.fps ? [`fps=${o.fps}`] : []), ...(o.size ? [`scale=${o.size}:${o.size}:force_original_aspect_ratio=decrease`] : [])];
   const args = [
-    '-hide_banner', '-loglevel', 'info', '-nostdin', '-c:v', 'libvpx-vp9', '-i', 'pipe:0', ...(filters.length ? ['-vf', filters.join(',')] : []),
+    '-hide_banner', '-loglevel', 'info', '-nostdin', ...(o.input === 'apng' ? ['-f', 'apng'] : ['-c:v', 'libvpx-vp9']), '-i', input, ...(filters.length ? ['-vf', filters.join(',')] : []),
     '-fps_mode', 'passthrough', '-f', 'image2pipe', '-c:v', 'pam', '-pix_fmt', 'rgba', 'pipe:1',
   ]; // prettier-ignore
   const child = spawn(o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
