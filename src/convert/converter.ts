@@ -63,15 +63,15 @@ export class Converter {
       return makeEntry({ ...common, output: 'tgs', contentType: contentTypes.tgs, isConverted: false, conversionMs: 0, plain: base.gzip, etag: `${base.etag.slice(0, -1)}-tgs"` });
     }
     if (spec.kind === 'preset') return fitPreset(this.pool, this.video.available ? this.video.path : undefined, base, spec.name, signal);
-    if (spec.kind === 'video' && spec.format === 'gif') {
-      // GIF through the pool's encoder, from ffmpeg's frames: its alpha dithering keeps translucent pixels.
-      if (!this.video.available) throw errors.ffmpegMissing();
-      const opts = { source: 'video' as const, format: 'gif' as const, size: spec.size, fps: spec.fps, background: spec.background, gifAlpha: spec.gifAlpha, ffmpegPath: this.video.path };
-      const r = await this.pool.convertImage(base.plain!, opts, signal);
-      return makeEntry({ ...common, output: 'gif', contentType: contentTypes.gif, conversionMs: r.ms, plain: r.data, outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs } });
-    }
     if (spec.kind === 'video') {
-      const v = await this.video.convert(base.plain!, spec, signal);
+      if (spec.format === 'gif') {
+        // GIF through the pool's encoder, from ffmpeg's frames: its alpha dithering keeps translucent pixels.
+        if (!this.video.available) throw errors.ffmpegMissing();
+        const opts = { source: 'video' as const, format: 'gif' as const, size: spec.size, fps: spec.fps, background: spec.background, gifAlpha: spec.gifAlpha, ffmpegPath: this.video.path };
+        const r = await this.pool.convertImage(base.plain!, opts, signal);
+        return makeEntry({ ...common, output: 'gif', contentType: contentTypes.gif, conversionMs: r.ms, plain: r.data, outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs } });
+      }
+      const v = await this.video.convert(base.plain!, { ...spec, format: spec.format }, signal);
       if (spec.format === 'apng') fixApngFrameCount(v.data);
       const dims = spec.format === 'mp4' ? undefined : spec.format === 'apng' ? apngDims(v.data) : await this.pool.imageInfo(v.data, signal);
       return makeEntry({ ...common, output: spec.format, contentType: contentTypes[spec.format], conversionMs: v.ms, plain: v.data, outputDims: dims });

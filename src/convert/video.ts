@@ -1,10 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { runFfmpeg } from './ffmpeg-child.js';
 import { errors } from '../errors.js';
 import { MAX_VIDEO_OUTPUT_BYTES } from '../limits.js';
 import { rgbHex } from '../model/variant.js';
 
 export interface VideoSpec {
-  format: 'gif' | 'webp' | 'mp4' | 'png' | 'apng';
+  /** GIF is not here: the pool's encoder writes it from decoded frames (convert/workers/video-decode.ts). */
+  format: 'webp' | 'mp4' | 'png' | 'apng';
   /** Longer edge, aspect kept; undefined keeps the source size. */
   size?: number;
   /** Output frame rate, only when asked for (a rate above the source's would duplicate frames). */
@@ -43,10 +45,9 @@ export class VideoConverter {
     if (!this.available) throw errors.ffmpegMissing();
     const started = performance.now();
     const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-c:v', 'libvpx-vp9', '-i', 'pipe:0', ...outputArgs(spec), 'pipe:1'];
-    const child = spawn(this.ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const { child, exit, reason } = runFfmpeg(this.ffmpeg, args);
     const chunks: Buffer[] = [];
     let size = 0;
-    let stderr = '';
     let tooBig = false;
     child.stdout.on('data', (c: Buffer) => {
       size += c.length;
@@ -55,19 +56,14 @@ export class VideoConverter {
         child.kill('SIGKILL');
       } else chunks.push(c);
     });
-    child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-    child.stdin.on('error', () => undefined); // ffmpeg may stop reading early on bad input; its exit code tells
     child.stdin.end(data);
     const onAbort = () => child.kill('SIGKILL');
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const code = await new Promise<number | null>((resolve, reject) => {
-        child.once('error', reject);
-        child.once('close', resolve);
-      });
+      const code = await exit;
       if (signal?.aborted) throw signal.reason;
       if (tooBig) throw errors.unrenderable(`the converted video is larger than ${MAX_VIDEO_OUTPUT_BYTES} bytes`);
-      if (code !== 0) throw errors.unrenderable(`ffmpeg could not convert the video: ${stderr.trim().split('\n').pop() ?? `exit ${code}`}`);
+      if (code !== 0) throw errors.unrenderable(`ffmpeg could not convert the video: ${reason(code)}`);
       return { data: Buffer.concat(chunks, size), ms: performance.now() - started };
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -89,9 +85,6 @@ function outputArgs(spec: VideoSpec): string[] {
   }
   const out = (tail: string) => ['-filter_complex', `${graph};[v]${tail}[out]`, '-map', '[out]'];
   switch (spec.format) {
-    case 'gif':
-      // One palette; with transparency, a slot reserved for it and alpha made binary at 128.
-      return [...out(spec.background ? 'split[a][b];[a]palettegen[p];[b][p]paletteuse' : 'split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse=alpha_threshold=128'), '-loop', '0', '-f', 'gif'];
     case 'webp':
       return [...out('null'), '-c:v', 'libwebp_anim', '-lossless', '0', '-q:v', String(spec.quality), '-loop', '0', '-f', 'webp'];
     case 'apng':

@@ -1,9 +1,6 @@
-import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { threadId } from 'node:worker_threads';
 import { MAX_ANIMATION_PIXELS } from '../../limits.js';
+import { runFfmpeg, tempFile } from '../ffmpeg-child.js';
 import type { Frame } from './frames.js';
 
 export interface VideoDecodeOptions {
@@ -26,7 +23,7 @@ export interface VideoDecodeOptions {
 export async function decodeVideo(data: Uint8Array, o: VideoDecodeOptions): Promise<{ width: number; height: number; frames: Frame[] }> {
   if (o.input !== 'apng') return decode(data, 'pipe:0', o);
   // ffmpeg's APNG reader seeks in its input: a file, not a pipe.
-  const file = join(tmpdir(), `sticker-processor-${process.pid}-${threadId}-${files++}.apng`);
+  const file = tempFile('apng');
   await writeFile(file, data);
   try {
     return await decode(undefined, file, o);
@@ -35,35 +32,42 @@ export async function decodeVideo(data: Uint8Array, o: VideoDecodeOptions): Prom
   }
 }
 
-let files = 0;
-
 async function decode(data: Uint8Array | undefined, input: string, o: VideoDecodeOptions): Promise<{ width: number; height: number; frames: Frame[] }> {
   const filters = [...(o.fps ? [`fps=${o.fps}`] : []), ...(o.size ? [`scale=${o.size}:${o.size}:force_original_aspect_ratio=decrease`] : [])];
   const args = [
     '-hide_banner', '-loglevel', 'info', '-nostdin', ...(o.input === 'apng' ? ['-f', 'apng'] : ['-c:v', 'libvpx-vp9']), '-i', input, ...(filters.length ? ['-vf', filters.join(',')] : []),
     '-fps_mode', 'passthrough', '-f', 'image2pipe', '-c:v', 'pam', '-pix_fmt', 'rgba', 'pipe:1',
   ]; // prettier-ignore
-  const child = spawn(o.ffmpegPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  // The input's frame rate, from ffmpeg's description of the stream (stickers are constant-rate).
+  const { child, exit, reason } = runFfmpeg(o.ffmpegPath, args);
+  // The input's frame rate, from ffmpeg's description of the stream (stickers are constant-rate), read
+  // from the start of its output as it comes.
   let sourceFps: number | undefined;
-  let stderr = '';
+  let head = '';
   child.stderr.on('data', (c: Buffer) => {
-    stderr = (stderr + c.toString()).slice(-4000);
-    sourceFps ??= Number(/Stream #0:0[^\n]*?, ([\d.]+) fps,/.exec(stderr)?.[1]) || undefined;
+    if (sourceFps !== undefined || head.length > 16_384) return;
+    head += c.toString();
+    sourceFps = Number(/Stream #0:0[^\n]*?, ([\d.]+) fps,/.exec(head)?.[1]) || undefined;
   });
-  child.stdin.on('error', () => undefined); // ffmpeg may stop reading early on bad input; its exit code tells
   child.stdin.end(data);
   const frames: Frame[] = [];
   let width = 0;
   let height = 0;
   let failure: string | undefined;
-  let pending: Buffer = Buffer.alloc(0);
+  // Chunks are joined only once a whole frame has arrived (joining at each chunk would copy a frame
+  // many times over).
+  const chunks: Buffer[] = [];
+  let have = 0;
+  let need = 0; // bytes of the frame under way, header included; 0 while its header is incomplete
   child.stdout.on('data', (chunk: Buffer) => {
     if (failure) return;
-    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    for (;;) {
+    chunks.push(chunk);
+    have += chunk.length;
+    while (have > 0 && have >= need) {
+      const pending = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, have);
+      chunks.length = 0;
+      chunks.push(pending);
       const end = pending.indexOf('ENDHDR\n');
-      if (end < 0) break;
+      if (end < 0) return;
       const header = pending.subarray(0, end).toString('latin1');
       const w = Number(/WIDTH (\d+)/.exec(header)?.[1]);
       const h = Number(/HEIGHT (\d+)/.exec(header)?.[1]);
@@ -75,20 +79,20 @@ async function decode(data: Uint8Array | undefined, input: string, o: VideoDecod
         return;
       }
       const start = end + 'ENDHDR\n'.length;
-      if (pending.length < start + bytes) break;
+      need = start + bytes;
+      if (have < need) return;
       // Its own memory, 4-byte aligned, for the encoders' 32-bit reads.
-      frames.push({ rgba: new Uint8Array(pending.subarray(start, start + bytes)), delayMs: 0 });
+      frames.push({ rgba: new Uint8Array(pending.subarray(start, need)), delayMs: 0 });
       width = w;
       height = h;
-      pending = pending.subarray(start + bytes);
+      chunks[0] = pending.subarray(need);
+      have -= need;
+      need = 0;
     }
   });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
+  const code = await exit;
   if (failure) throw new Error(failure);
-  if (code !== 0 || frames.length === 0) throw new Error(`ffmpeg could not decode the video: ${stderr.trim().split('\n').pop() ?? `exit ${code}`}`);
+  if (code !== 0 || frames.length === 0) throw new Error(`ffmpeg could not decode the video: ${reason(code)}`);
   // Delays on the running time, so they add up to the video's duration.
   const fps = o.fps ?? sourceFps ?? 30;
   frames.forEach((f, i) => (f.delayMs = Math.round(((i + 1) * 1000) / fps) - Math.round((i * 1000) / fps)));

@@ -1,10 +1,7 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { threadId } from 'node:worker_threads';
 import { MAX_VIDEO_OUTPUT_BYTES } from '../../limits.js';
+import { runFfmpeg, tempFile } from '../ffmpeg-child.js';
 import type { Frames } from './frames.js';
 
 export interface VideoEncodeOptions {
@@ -17,8 +14,6 @@ export interface VideoEncodeOptions {
   ffmpegPath: string;
 }
 
-let files = 0;
-
 /**
  * Frames to WebM (VP9 with alpha, as Telegram's video stickers) or MP4 (H.264, opaque: the frames come
  * composited onto a background) by an ffmpeg child fed raw RGBA on stdin as they are made, so rendering and
@@ -27,7 +22,7 @@ let files = 0;
  */
 export async function encodeVideo(frames: Frames, o: VideoEncodeOptions): Promise<{ data: Uint8Array; frames: number }> {
   const fps = o.fps ?? 30;
-  const out = join(tmpdir(), `sticker-processor-${process.pid}-${threadId}-${files++}.${o.format}`);
+  const out = tempFile(o.format);
   const codec =
     o.format === 'webm'
       ? // VP9 with an alpha plane, constant quality. "good" at speed 4 made files a third smaller than
@@ -35,15 +30,8 @@ export async function encodeVideo(frames: Frames, o: VideoEncodeOptions): Promis
         ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-b:v', '0', '-crf', String(Math.round(60 - o.quality * 0.4)), '-deadline', 'good', '-cpu-used', '4', '-row-mt', '1', '-tile-columns', '1', '-f', 'webm']
       : ['-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(Math.round(51 - (o.quality * 33) / 100)), '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4'];
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${o.width}x${o.height}`, '-framerate', String(fps), '-i', 'pipe:0', '-an', ...codec, '-y', out];
-  const child = spawn(o.ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-  const exit = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  exit.catch(() => undefined);
-  child.stdin.on('error', () => undefined); // a failing ffmpeg stops reading; its exit code says why
+  const { child, exit, reason } = runFfmpeg(o.ffmpegPath, args);
+  child.stdout.resume(); // it writes to the file; nothing comes here
   try {
     let written = 0;
     let elapsedMs = 0;
@@ -58,7 +46,7 @@ export async function encodeVideo(frames: Frames, o: VideoEncodeOptions): Promis
     }
     child.stdin.end();
     const code = await exit;
-    if (code !== 0) throw new Error(`ffmpeg could not encode the ${o.format}: ${stderr.trim().split('\n').pop() ?? `exit ${code}`}`);
+    if (code !== 0) throw new Error(`ffmpeg could not encode the ${o.format}: ${reason(code)}`);
     const data = await readFile(out);
     if (data.length > MAX_VIDEO_OUTPUT_BYTES) throw new Error(`the video is larger than ${MAX_VIDEO_OUTPUT_BYTES} bytes`);
     return { data, frames: written };
