@@ -1,5 +1,6 @@
 /** Messages between the main thread and the pool's threads; both sides import only this file's types (and the model's). */
 import type { LottieInfo } from '../model/entry.js';
+import type { GifAlpha } from '../model/variant.js';
 
 export interface DecodeTgsTask {
   kind: 'decode-tgs';
@@ -47,7 +48,7 @@ export interface ImageTask {
   frame?: number;
   quality?: number;
   maxFrames: number;
-  gifAlpha?: 'dither' | 'threshold';
+  gifAlpha?: GifAlpha;
   ffmpegPath?: string;
   /** Centre the result on a square canvas of this side. */
   square?: number;
@@ -71,7 +72,7 @@ export interface RenderAnimTask {
   sourceFps: number;
   quality: number;
   background?: [number, number, number];
-  gifAlpha?: 'dither' | 'threshold';
+  gifAlpha?: GifAlpha;
   /** The ffmpeg binary, for webm and mp4. */
   ffmpegPath?: string;
   /** Centre the result on a square canvas of this side. */

@@ -1,8 +1,9 @@
 import { encodeApng } from './apng.js';
-import { encodeGif, type GifAlpha } from './gif.js';
+import { encodeGif } from './gif.js';
+import type { GifAlpha } from '../../model/variant.js';
 import { encodeVideo } from './video-encode.js';
 import { encodeAnimatedWebp } from './webp.js';
-import { onSquare, sampleOnSquare, type Frames } from './frames.js';
+import { centred, onSquare, type Frames } from './frames.js';
 
 export type AnimatedFormat = 'webp' | 'gif' | 'apng' | 'webm' | 'mp4';
 
@@ -25,7 +26,7 @@ export interface AnimationOptions {
 export async function encodeAnimation(source: Frames, sampleOf: () => Uint8Array, options: AnimationOptions): Promise<{ data: Uint8Array; width: number; height: number; frames: number }> {
   const side = options.square && Math.max(options.square, options.width, options.height);
   const frames = side ? onSquare(source, options.width, options.height, side) : source;
-  const sample = side ? () => sampleOnSquare(sampleOf(), options.width, options.height, side) : sampleOf;
+  const sample = side ? () => centred(sampleOf(), options.width, options.height, side) : sampleOf;
   const o = side ? { ...options, width: side, height: side } : options;
   const r =
     o.format === 'gif'

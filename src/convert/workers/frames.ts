@@ -45,27 +45,21 @@ export async function* onBackground(frames: Frames, bg: [number, number, number]
   }
 }
 
-/** Each frame centred on a transparent (or bg) square canvas of side x side (a platform that takes only squares). */
+/** Each frame centred on a transparent square canvas of side x side (a platform that takes only squares). */
 export async function* onSquare(frames: Frames, width: number, height: number, side: number): AsyncGenerator<Frame> {
-  const x = Math.floor((side - width) / 2);
-  const y = Math.floor((side - height) / 2);
-  for await (const f of frames) {
-    const out = new Uint8Array(side * side * 4);
-    for (let row = 0; row < height; row++) out.set(f.rgba.subarray(row * width * 4, (row + 1) * width * 4), ((y + row) * side + x) * 4);
-    yield { rgba: out, delayMs: f.delayMs };
-  }
+  for await (const f of frames) yield { rgba: centred(f.rgba, width, height, side), delayMs: f.delayMs };
 }
 
-/** A sample (frames one after another) centred on the square canvas likewise. */
-export function sampleOnSquare(sample: Uint8Array, width: number, height: number, side: number): Uint8Array {
-  const n = sample.length / (width * height * 4);
-  const out = new Uint8Array(n * side * side * 4);
+/** Every width x height image in rgba (a frame, or a sample of frames one after another) centred on its own side x side square. */
+export function centred(rgba: Uint8Array, width: number, height: number, side: number): Uint8Array {
+  const images = rgba.length / (width * height * 4);
+  const out = new Uint8Array(images * side * side * 4);
   const x = Math.floor((side - width) / 2);
   const y = Math.floor((side - height) / 2);
-  for (let k = 0; k < n; k++) {
+  for (let k = 0; k < images; k++) {
     for (let row = 0; row < height; row++) {
       const from = (k * height + row) * width * 4;
-      out.set(sample.subarray(from, from + width * 4), (k * side * side + (y + row) * side + x) * 4);
+      out.set(rgba.subarray(from, from + width * 4), (k * side * side + (y + row) * side + x) * 4);
     }
   }
   return out;

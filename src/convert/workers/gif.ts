@@ -1,7 +1,6 @@
 import { GIFEncoder, quantize } from 'gifenc';
 import { inUnits, type Frames } from './frames.js';
-
-export type GifAlpha = 'dither' | 'threshold';
+import type { GifAlpha } from '../../model/variant.js';
 
 export interface GifOptions {
   width: number;

@@ -22,7 +22,7 @@ export async function convertImage(task: ImageTask): Promise<EncodeResult> {
     const meta = await sharp(task.data, { animated: true, limitInputPixels: MAX_INPUT_PIXELS }).metadata();
     const pages = meta.pages ?? 1;
     const frame = task.frame ?? 0;
-    if (frame >= pages) return { ok: false, detail: 'frame', badParameter: { name: 'frame', expected: `an integer from 0 to ${pages - 1} for this image` } };
+    if (frame >= pages) return noSuchFrame(pages);
     const animatedOut = task.format !== 'png';
     if (animatedOut && pages > 1) return await convertAnimated(task, meta, pages);
     if (task.format === 'webm' || task.format === 'mp4') {
@@ -71,6 +71,9 @@ async function convertAnimated(task: ImageTask, meta: sharp.Metadata, pages: num
   return encodeFrames(task, frames, width, height);
 }
 
+/** A frame past an image's last: a 400 naming the range. */
+const noSuchFrame = (frames: number): EncodeResult => ({ ok: false, detail: 'frame', badParameter: { name: 'frame', expected: `an integer from 0 to ${frames - 1} for this image` } });
+
 /** An animated PNG's frame count and delays, from its chunks; undefined for any other file. */
 function animatedPng(data: Uint8Array): { frames: number; delaysMs: number[] } | undefined {
   if (!(data[0] === 0x89 && data[1] === 0x50 && data[2] === 0x4e && data[3] === 0x47)) return undefined;
@@ -93,7 +96,7 @@ async function convertApng(task: ImageTask, apng: { frames: number; delaysMs: nu
   const delays = apng.delaysMs.slice(-v.frames.length);
   v.frames.forEach((f, i) => (f.delayMs = Math.round(delays[i] ?? f.delayMs) || 100));
   const frame = task.frame ?? 0;
-  if (frame >= v.frames.length) return { ok: false, detail: 'frame', badParameter: { name: 'frame', expected: `an integer from 0 to ${v.frames.length - 1} for this image` } };
+  if (frame >= v.frames.length) return noSuchFrame(v.frames.length);
   if (task.format === 'png') {
     let img = sharp(v.frames[frame].rgba, { raw: { width: v.width, height: v.height, channels: 4 } });
     if (task.background) img = img.flatten({ background: rgb(task.background) });
