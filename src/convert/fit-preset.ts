@@ -1,8 +1,9 @@
 import { errors } from '../errors.js';
-import { contentTypes } from '../formats.js';
+import { contentTypes, detectFormat } from '../formats.js';
 import { MAX_PRESET_ATTEMPTS } from '../limits.js';
 import { makeEntry, type StickerEntry } from '../model/entry.js';
 import { PRESETS, type PresetFit, type PresetName } from '../model/presets.js';
+import { fitEdge } from '../model/variant.js';
 import type { Encoded, ThreadPool } from './pool.js';
 
 /** One try: what is traded so far. */
@@ -48,36 +49,36 @@ export async function fitPreset(pool: ThreadPool, ffmpegPath: string | undefined
   const candidates: Attempt[] = sizes.flatMap((size) => fpsSteps.flatMap((fps) => qualities.map((quality) => ({ quality, fps, size }))));
   const model = new BytesModel(lossy);
   const tried = new Set<Attempt>();
+  let attempts = 0;
   let smallest: { bytes: number; a: Attempt } | undefined;
-  for (let attempts = 0; attempts < MAX_PRESET_ATTEMPTS; attempts++) {
+  const square = preset.square ? preset.size : undefined;
+  /** One conversion: remembered, learnt from, and returned only when it is within the byte limit. */
+  const attempt = async (a: Attempt): Promise<Encoded | undefined> => {
+    tried.add(a);
+    attempts++;
+    const r = await encode(pool, base, { format, ...a, square, ffmpegPath }, signal);
+    if (!smallest || r.data.length < smallest.bytes) smallest = { bytes: r.data.length, a };
+    model.learn(a, r.data.length);
+    return r.data.length <= target.maxBytes ? r : undefined;
+  };
+  const done = (r: Encoded, a: Attempt) => checked(name, base, r, a, format, animated, lossy, fpsSteps[0], sizes[0]);
+  while (attempts < MAX_PRESET_ATTEMPTS) {
     // The best (earliest) candidate predicted to fit, or the very first when nothing is known yet.
     // When none is, the cheapest untried one: a 422 rests on a measurement, not on the model.
     const open = candidates.filter((c) => !tried.has(c) && !model.ruledOut(c, target.maxBytes));
     const next = open.find((c) => model.predict(c) <= target.maxBytes) ?? open.at(-1);
     if (!next) break;
-    tried.add(next);
-    const r = await encode(pool, base, { format, ...next, square: preset.square ? preset.size : undefined, ffmpegPath }, signal);
-    if (!smallest || r.data.length < smallest.bytes) smallest = { bytes: r.data.length, a: next };
-    if (r.data.length <= target.maxBytes) return checked(name, base, r, next, format, animated, lossy, fpsSteps[0], sizes[0]);
-    model.learn(next, r.data.length);
+    const r = await attempt(next);
+    if (r) return done(r, next);
     // Knowing the cost at the top quality, learn the floor's too: the curve between them guides the search.
-    if (lossy && next.quality === QUALITY_START && !model.knows({ ...next, quality: QUALITY_FLOOR })) {
+    if (lossy && next.quality === QUALITY_START && !model.knows({ ...next, quality: QUALITY_FLOOR }) && attempts < MAX_PRESET_ATTEMPTS) {
       const floor = candidates.find((c) => c.size === next.size && c.fps === next.fps && c.quality === QUALITY_FLOOR)!;
-      tried.add(floor);
-      attempts++;
-      const f = await encode(pool, base, { format, ...floor, square: preset.square ? preset.size : undefined, ffmpegPath }, signal);
-      if (f.data.length < smallest.bytes) smallest = { bytes: f.data.length, a: floor };
-      model.learn(floor, f.data.length);
-      if (f.data.length <= target.maxBytes) {
+      const f = await attempt(floor);
+      if (f) {
         // The floor fits: the best quality between, by the curve, then the floor itself if that misses.
         const between = candidates.find((c) => c.size === next.size && c.fps === next.fps && !tried.has(c) && model.predict(c) <= target.maxBytes);
-        if (between && attempts + 1 < MAX_PRESET_ATTEMPTS) {
-          tried.add(between);
-          attempts++;
-          const b = await encode(pool, base, { format, ...between, square: preset.square ? preset.size : undefined, ffmpegPath }, signal);
-          if (b.data.length <= target.maxBytes) return checked(name, base, b, between, format, animated, lossy, fpsSteps[0], sizes[0]);
-        }
-        return checked(name, base, f, floor, format, animated, lossy, fpsSteps[0], sizes[0]);
+        const b = between && attempts < MAX_PRESET_ATTEMPTS ? await attempt(between) : undefined;
+        return b ? done(b, between!) : done(f, floor);
       }
     }
   }
@@ -136,9 +137,7 @@ async function isAnimated(pool: ThreadPool, base: StickerEntry, signal?: AbortSi
 function encode(pool: ThreadPool, base: StickerEntry, o: { format: 'webm' | 'webp' | 'apng' | 'png'; quality: number; fps: number; size: number; square?: number; ffmpegPath?: string }, signal?: AbortSignal): Promise<Encoded> {
   if (base.original === 'tgs') {
     const info = base.info!;
-    const scale = o.size / Math.max(info.width, info.height);
-    const dims = { width: Math.max(1, Math.round(info.width * scale)), height: Math.max(1, Math.round(info.height * scale)) };
-    return pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: o.format as 'webm' | 'webp' | 'apng', ...dims, fps: o.fps, sourceFps: info.frameRate, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square }, signal);
+    return pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: o.format as 'webm' | 'webp' | 'apng', ...fitEdge(info.width, info.height, o.size), fps: o.fps, sourceFps: info.frameRate, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square }, signal);
   }
   const video = base.original === 'webm';
   return pool.convertImage(base.plain!, { format: o.format, size: o.size, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square, ...(video && { source: 'video' as const, fps: o.fps }) }, signal);
@@ -172,15 +171,16 @@ function checked(name: PresetName, base: StickerEntry, r: Encoded, a: Attempt, f
 }
 
 /** The container and codec by their bytes: WebM with VP9, WebP, PNG (APNG with its animation chunk). */
-function hasFormat(b: Buffer, format: string, animated: boolean): boolean {
+function hasFormat(b: Buffer, format: 'webm' | 'webp' | 'apng' | 'png', animated: boolean): boolean {
   const head = b.subarray(0, 4096).toString('latin1');
+  const container = detectFormat(b);
   switch (format) {
     case 'webm':
-      return b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3 && head.includes('webm') && head.includes('V_VP9');
+      return container === 'webm' && head.includes('webm') && head.includes('V_VP9');
     case 'webp':
-      return head.startsWith('RIFF') && head.slice(8, 12) === 'WEBP' && (!animated || head.includes('ANIM'));
+      return container === 'webp' && (!animated || head.includes('ANIM'));
     default:
-      return head.startsWith('\x89PNG') && (!animated || head.includes('acTL'));
+      return container === 'png' && (!animated || head.includes('acTL'));
   }
 }
 

@@ -42,6 +42,12 @@ export function variantKey(v: VariantSpec): string {
   }
 }
 
+/** The size whose longer edge is edge, the ratio of width x height kept. */
+export function fitEdge(width: number, height: number, edge: number): { width: number; height: number } {
+  const scale = edge / Math.max(width, height);
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
 /** An opaque colour as six hex digits (rrggbb). */
 export const rgbHex = (c: readonly [number, number, number]) => c.map((x) => x.toString(16).padStart(2, '0')).join('');
 

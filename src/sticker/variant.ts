@@ -1,7 +1,7 @@
 import { errors } from '../errors.js';
 import { acceptedNames } from '../accept.js';
 import type { StickerEntry } from '../model/entry.js';
-import type { GifAlpha, VariantSpec } from '../model/variant.js';
+import { fitEdge, type GifAlpha, type VariantSpec } from '../model/variant.js';
 import { PRESET_NAMES, type PresetName } from '../model/presets.js';
 
 /** Output formats this build can produce; the list grows with the encoders. */
@@ -102,18 +102,17 @@ export function chooseFormat(accept: string | undefined, original: StickerEntry[
 /** The query with format=auto replaced by what chooseFormat picks (PNG when image options need an image). */
 export function withAutoFormat(q: VariantQuery, accept: string | undefined, original: StickerEntry['original']): VariantQuery {
   if (q.format !== 'auto') return q;
-  const imageOptions = q.size !== undefined || q.frame !== undefined || q.background !== undefined || q.fps !== undefined || q.quality !== undefined;
-  return { ...q, format: chooseFormat(accept, original) ?? (imageOptions ? 'png' : undefined) };
+  return { ...q, format: chooseFormat(accept, original) ?? (outputOptions(q).length > 0 ? 'png' : undefined) };
 }
 
 export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSize: number): VariantSpec {
   if (q.preset !== undefined) {
-    const other = (['format', 'size', 'frame', 'fps', 'quality', 'background', 'gif_alpha'] as const).filter((k) => q[k] !== undefined);
+    const other = [...(q.format !== undefined ? ['format'] : []), ...outputOptions(q)];
     if (other.length > 0) throw errors.impossibleFormat(`preset chooses the format, size, frame rate and quality; give it without ${other.join(', ')}`);
     return { kind: 'preset', name: q.preset };
   }
   const format = q.format === 'auto' ? undefined : q.format;
-  const imageParams = q.size !== undefined || q.frame !== undefined || q.background !== undefined || q.fps !== undefined || q.quality !== undefined || q.gif_alpha !== undefined;
+  const imageParams = outputOptions(q).length > 0;
   if (format === undefined || format === 'lottie') {
     if (format === 'lottie' && base.original !== 'tgs') {
       throw errors.impossibleFormat(`format=lottie needs an animated (TGS) sticker; this file is ${base.original}`);
@@ -170,15 +169,16 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
 
 const WHITE: [number, number, number] = [255, 255, 255];
 
+/** The query's options that shape a converted output (a stored sticker takes none of them). */
+const outputOptions = (q: VariantQuery) => (['size', 'frame', 'fps', 'quality', 'background', 'gif_alpha'] as const).filter((k) => q[k] !== undefined);
+
 const GIF_MAX_FPS = 50;
 
 const IMAGE_ONLY = 'size, frame, fps, quality, background and gif_alpha apply to converted formats (format=png, webp, gif, apng, webm, mp4)';
 
 /** The longer edge becomes size (default: the animation's own, within the limit); the ratio is kept. */
 function fit(w: number, h: number, size: number | undefined, max: number): { width: number; height: number } {
-  const edge = size ?? Math.min(Math.max(w, h), max);
-  const scale = edge / Math.max(w, h);
-  return { width: Math.max(1, Math.round(w * scale)), height: Math.max(1, Math.round(h * scale)) };
+  return fitEdge(w, h, size ?? Math.min(Math.max(w, h), max));
 }
 
 function parseColour(bg: string | undefined): [number, number, number] | undefined {
