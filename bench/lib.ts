@@ -91,19 +91,21 @@ export async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-/** Sums over the process tree: RSS (shared pages counted in every process), PSS (shared pages split), peak RSS. */
-export function treeRssKiB(pid: number): { rss: number; pss: number; peak: number } {
+/** Sums over the process tree: RSS (shared pages counted in every process), PSS (shared pages split), peak RSS, and the anonymous part of RSS (heaps, buffers: not file pages). */
+export function treeRssKiB(pid: number): { rss: number; pss: number; peak: number; anon: number } {
   const pids = [pid, ...execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number)];
   let rss = 0;
   let pss = 0;
   let peak = 0;
+  let anon = 0;
   for (const p of pids) {
     const status = readFileSync(`/proc/${p}/status`, 'utf8');
     rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    anon += Number(/RssAnon:\s+(\d+)/.exec(status)?.[1] ?? 0);
     peak += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
     pss += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
   }
-  return { rss, pss, peak };
+  return { rss, pss, peak, anon };
 }
 
 export function stop(child: ChildProcess): Promise<void> {

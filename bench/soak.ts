@@ -145,14 +145,15 @@ async function main() {
     const statuses = JSON.parse(/STATUSES (\{.*\})/.exec(out)?.[1] ?? '{}') as Record<string, number>;
     const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
     const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+    const mem = treeRssKiB(service.pid!);
     const seg: Segment = {
       minute: m + 1,
       wrk: parseWrk(out),
       requests,
       statuses,
       socket: { connect: Number(sock?.[1] ?? 0), read: Number(sock?.[2] ?? 0), write: Number(sock?.[3] ?? 0), timeout: Number(sock?.[4] ?? 0) },
-      rssMiB: Math.round(treeRssKiB(service.pid!).rss / 1024),
-      anonMiB: Math.round(treeAnonKiB(service.pid!) / 1024),
+      rssMiB: Math.round(mem.rss / 1024),
+      anonMiB: Math.round(mem.anon / 1024),
       ...(await workerMemory()),
       events,
     };
@@ -187,12 +188,6 @@ async function workerMemory(): Promise<{ heapMiB: number; externalMiB: number }>
   const text = await (await request(`${base}/metrics`)).body.text();
   const sum = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} ([\\d.e+]+)$`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
   return { heapMiB: Math.round(sum('nodejs_heap_size_used_bytes') / 2 ** 20), externalMiB: Math.round(sum('nodejs_external_memory_bytes') / 2 ** 20) };
-}
-
-/** RssAnon summed over the process tree (KiB). */
-function treeAnonKiB(pid: number): number {
-  const pids = [pid, ...execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number)];
-  return pids.reduce((n, p) => n + Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0), 0);
 }
 
 main().catch((err) => {
