@@ -1,5 +1,6 @@
 import { statusText } from '../errors.js';
 import { variantQueryJsonSchema } from '../sticker/variant.js';
+import { FILE_ID } from '../sticker/service.js';
 import { API_ROUTES, RATE_LIMIT_HEADERS, STICKER_HEADERS, type RouteDoc } from './api-routes.js';
 
 /** A registered route, as Fastify's onRoute hook sees it. */
@@ -9,7 +10,7 @@ export interface RegisteredRoute {
 }
 
 /** Not listed: the preflight answers any path, the page's assets and trailing-slash twin follow /docs, /openapi.json is /docs/json. */
-const UNDOCUMENTED = (r: RegisteredRoute) => r.method === 'HEAD' || r.method === 'OPTIONS' || (r.url.startsWith('/docs/') && r.url !== '/docs/json') || r.url === '/openapi.json';
+export const undocumented = (r: RegisteredRoute) => r.method === 'HEAD' || r.method === 'OPTIONS' || (r.url.startsWith('/docs/') && r.url !== '/docs/json') || r.url === '/openapi.json';
 
 /** Fastify's `:name` path syntax in OpenAPI's `{name}`. */
 const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -23,7 +24,7 @@ export function buildOpenApi(registered: RegisteredRoute[], opts: { version: str
   const paths: Record<string, Record<string, unknown>> = {};
   const query = variantQueryJsonSchema(opts.maxOutputSize);
   for (const route of registered) {
-    if (UNDOCUMENTED(route)) continue;
+    if (undocumented(route)) continue;
     const path = openApiPath(route.url);
     const key = `${route.method} ${path}`;
     const doc = API_ROUTES[key];
@@ -66,7 +67,7 @@ export function buildOpenApi(registered: RegisteredRoute[], opts: { version: str
 function operation(doc: RouteDoc, queryProperties: Record<string, Record<string, unknown>>): Record<string, unknown> {
   const parameters: unknown[] = [];
   for (const [name, description] of Object.entries(doc.params ?? {})) {
-    parameters.push({ name, in: 'path', required: true, description, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{10,256}$' } });
+    parameters.push({ name, in: 'path', required: true, description, schema: { type: 'string', pattern: FILE_ID.source } });
   }
   if (doc.variantQuery) {
     for (const [name, schema] of Object.entries(queryProperties)) {

@@ -31,7 +31,7 @@ export interface Served {
   cache: 'HIT' | 'MISS';
 }
 
-const FILE_ID = /^[A-Za-z0-9_-]{10,256}$/;
+export const FILE_ID = /^[A-Za-z0-9_-]{10,256}$/;
 
 /** Throws 400 unless id looks like a Telegram file_id (base64url, bounded length). */
 export function validateFileId(id: string): void {
