@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { buildTestApp } from '../test/helper.js';
 import { median } from './lib.js';
@@ -10,7 +11,7 @@ import { median } from './lib.js';
  * The service next to the pipelines people use today, one run, same stickers, at 512 px: rlottie renders
  * every frame to PNG, then img2webp -lossy (WebP), ffmpeg libvpx-vp9 yuva420p (WebM) or ffmpeg
  * palettegen/paletteuse (GIF), timed by ../shared/tools/peer-pipeline.sh. For both: time, bytes, and a
- * quality score: the PSNR of up to 12 decoded frames against rlottie's frame at the same time, composited
+ * quality score: the PSNR of 12 decoded frames, each against rlottie's frame of the time it starts showing, composited
  * on white and on black. GIF is measured twice: with our default dithered alpha (a pattern, which a
  * per-pixel score punishes however it looks) and with gif_alpha=threshold, the peer's choice.
  * Needs librlottie-dev, zlib1g-dev, libpng-dev, webp, ffmpeg; rlottie-ref built as peer-pipeline.sh says.
@@ -24,37 +25,62 @@ const SIZE = 512;
 const ref = process.env.RLOTTIE_REF ?? '/tmp/rlottie-ref';
 
 interface Decoded {
-  frames: Buffer[];
+  width: number;
+  height: number;
+  /** Each shown frame and when it starts (ms from the start). */
+  frames: Array<{ rgba: Buffer; startMs: number }>;
   durationMs: number;
 }
 
-async function decode(file: string, format: string, durationMs: number): Promise<Decoded> {
+async function decode(file: string, format: string, fallbackMs: number): Promise<Decoded> {
   if (format === 'webm') {
+    const probe = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,r_frame_rate', '-of', 'csv=p=0', file], { encoding: 'utf8' }).trim().split(',');
+    const [width, height] = [Number(probe[0]), Number(probe[1])];
+    const [num, den] = probe[2].split('/').map(Number);
     const raw = execFileSync('ffmpeg', ['-v', 'error', '-c:v', 'libvpx-vp9', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
-    const bytes = SIZE * SIZE * 4;
-    return { frames: Array.from({ length: raw.length / bytes }, (_, i) => raw.subarray(i * bytes, (i + 1) * bytes)), durationMs };
+    const bytes = width * height * 4;
+    const n = raw.length / bytes;
+    const frameMs = (1000 * den) / num;
+    return { width, height, frames: Array.from({ length: n }, (_, i) => ({ rgba: raw.subarray(i * bytes, (i + 1) * bytes), startMs: i * frameMs })), durationMs: n * frameMs || fallbackMs };
   }
   const meta = await sharp(file, { animated: true }).metadata();
   const all = await sharp(file, { animated: true }).ensureAlpha().raw().toBuffer();
-  const bytes = (meta.width ?? SIZE) * (meta.pageHeight ?? SIZE) * 4;
+  const [width, height] = [meta.width ?? SIZE, meta.pageHeight ?? SIZE];
+  const bytes = width * height * 4;
   const delays = meta.delay ?? [];
-  // One entry per output frame, repeated for its delay in 10 ms steps, so frame times line up.
-  const frames: Buffer[] = [];
-  delays.forEach((d, i) => {
-    for (let t = 0; t < Math.max(1, Math.round(d / 10)); t++) frames.push(all.subarray(i * bytes, (i + 1) * bytes));
+  let at = 0;
+  const frames = delays.map((d, i) => {
+    const f = { rgba: all.subarray(i * bytes, (i + 1) * bytes), startMs: at };
+    at += d;
+    return f;
   });
-  return { frames, durationMs: delays.reduce((a, b) => a + b, 0) };
+  return { width, height, frames, durationMs: at };
 }
 
-/** Mean PSNR (dB) over up to 12 times, of the composite on white and on black, against rlottie's frame at that time. */
-async function score(d: Decoded, refDir: string, sourceFrames: number): Promise<number> {
-  const samples = 12;
+/** A frame on a canvas of the reference's size (centred, as rlottie letterboxes). */
+function onCanvas(d: Decoded, rgba: Buffer, side: number): Buffer {
+  if (d.width === side && d.height === side) return rgba;
+  const out = Buffer.alloc(side * side * 4);
+  const [x0, y0] = [(side - d.width) >> 1, (side - d.height) >> 1];
+  for (let y = 0; y < d.height; y++) rgba.copy(out, ((y + y0) * side + x0) * 4, y * d.width * 4, (y + 1) * d.width * 4);
+  return out;
+}
+
+/**
+ * Mean PSNR (dB) of 12 frames spread over the output, each composited on white and on black, against
+ * rlottie's frame of the time the frame starts showing (source frame k shows from k / fps). Each output
+ * frame is scored against the source frame it stands for, so a lower frame rate (GIF's 50 fps) is not
+ * counted as error; timing is checked apart (the duration and the shortest delay, in the table).
+ */
+async function score(d: Decoded, refDir: string, sourceFrames: number, sourceFps: number): Promise<number> {
+  const samples = Math.min(12, d.frames.length);
   const psnrs: number[] = [];
   for (let s = 0; s < samples; s++) {
-    const at = (s + 0.5) / samples; // fraction of the duration
-    const ours = d.frames[Math.min(d.frames.length - 1, Math.floor(at * d.frames.length))];
-    const k = Math.min(sourceFrames - 1, Math.floor(at * sourceFrames));
+    const frame = d.frames[Math.floor(((s + 0.5) * d.frames.length) / samples)];
+    // A twentieth of a frame's leeway: delays are whole milliseconds (16 or 17 at 60 fps).
+    const k = Math.min(sourceFrames - 1, Math.floor((frame.startMs * sourceFps) / 1000 + 0.05));
     const theirs = await sharp(join(refDir, `${k}.png`)).ensureAlpha().raw().toBuffer();
+    const ours = onCanvas(d, frame.rgba, SIZE);
     let se = 0;
     for (let i = 0; i < theirs.length; i += 4) {
       const a1 = ours[i + 3] / 255;
@@ -73,6 +99,12 @@ async function score(d: Decoded, refDir: string, sourceFrames: number): Promise<
   return psnrs.reduce((a, b) => a + b, 0) / psnrs.length;
 }
 
+/** Duration (ms) and shortest frame delay: browsers show a GIF or WebP frame of 10 ms or less for 100 ms. */
+function timing(d: Decoded): string {
+  const delays = d.frames.map((f, i) => (d.frames[i + 1]?.startMs ?? d.durationMs) - f.startMs);
+  return `${Math.round(d.durationMs)} / ${Math.round(Math.min(...delays))}`;
+}
+
 async function main() {
   const dir = join(shared, 'corpus', 'tgs');
   const names = process.env.BENCH_STICKERS?.split(',') ?? readdirSync(dir).filter((f) => /^sticker_\d+\.tgs$/.test(f)).sort();
@@ -89,6 +121,7 @@ async function main() {
       mkdirSync(refDir, { recursive: true });
       execFileSync(ref, [file, String(SIZE), refDir, 'all']);
       const sourceFrames = readdirSync(refDir).length;
+      const sourceFps = (JSON.parse(gunzipSync(readFileSync(file)).toString()) as { fr: number }).fr;
       for (const variant of formats.flatMap((f) => (f === 'gif' ? ['gif', 'gif-threshold'] : [f]))) {
         const format = variant.replace('-threshold', '');
         const extra = variant === 'gif-threshold' ? '&gif_alpha=threshold' : '';
@@ -104,12 +137,13 @@ async function main() {
         const ourFile = join(work, `ours-${name}.${format}`);
         writeFileSync(ourFile, res.rawPayload);
         const durationMs = Number(res.headers['x-output-duration-ms']);
-        const [ourScore, peerScore] = [await score(await decode(ourFile, format, durationMs), refDir, sourceFrames), await score(await decode(peerFile, format, durationMs), refDir, sourceFrames)];
+        const [ourDecoded, peerDecoded] = [await decode(ourFile, format, durationMs), await decode(peerFile, format, durationMs)];
+        const [ourScore, peerScore] = [await score(ourDecoded, refDir, sourceFrames, sourceFps), await score(peerDecoded, refDir, sourceFrames, sourceFps)];
         const r = (ratios[variant] ??= { time: [], bytes: [], dpsnr: [] });
         r.time.push(ourMs / peerMs);
         r.bytes.push(res.rawPayload.length / peerBytes);
         r.dpsnr.push(ourScore - peerScore);
-        rows.push(`| ${name} | ${variant} | ${ourMs.toFixed(0)} | ${peerMs} | ${(ourMs / peerMs).toFixed(2)} | ${res.rawPayload.length} | ${peerBytes} | ${(res.rawPayload.length / peerBytes).toFixed(2)} | ${ourScore.toFixed(1)} | ${peerScore.toFixed(1)} |`);
+        rows.push(`| ${name} | ${variant} | ${ourMs.toFixed(0)} | ${peerMs} | ${(ourMs / peerMs).toFixed(2)} | ${res.rawPayload.length} | ${peerBytes} | ${(res.rawPayload.length / peerBytes).toFixed(2)} | ${ourScore.toFixed(1)} | ${peerScore.toFixed(1)} | ${timing(ourDecoded)} | ${timing(peerDecoded)} |`);
         console.error(rows.at(-1));
       }
     }
@@ -117,8 +151,8 @@ async function main() {
     await t.close();
   }
   console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; ${SIZE} px, quality ${quality}; one run\n`);
-  console.log('| sticker | format | ours ms | peer ms | time ratio | ours bytes | peer bytes | bytes ratio | ours PSNR dB | peer PSNR dB |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('| sticker | format | ours ms | peer ms | time ratio | ours bytes | peer bytes | bytes ratio | ours PSNR dB | peer PSNR dB | ours ms / shortest delay | peer ms / shortest delay |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   console.log('\n| format | median time ratio | median bytes ratio | median PSNR difference (ours − peer, dB) |');
   console.log('|---|---|---|---|');

@@ -7,8 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
 import { readApng } from '../src/convert/png-chunks.js';
-import { paletteIndexer } from '../src/convert/workers/gif.js';
-import { applyPalette, quantize } from 'gifenc';
 
 const TGS = fixture('sticker_01.tgs'); // 512x448, 180 frames
 const WEBP = fixture('static_webp_800x600.webp');
@@ -213,22 +211,4 @@ describe('GET /stickers/:fileId?format=png', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(res.headers['x-output-format'], 'lottie');
   });
-});
-
-test('the GIF palette mapping equals gifenc\'s applyPalette for a frame, in both colour-key formats, but under half opacity is always the transparent entry', () => {
-  // A deterministic 96x96 frame with many colours and alphas (a small linear congruential generator).
-  let seed = 7;
-  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
-  const frame = new Uint8Array(96 * 96 * 4).map((_, i) => (i % 4 === 3 ? (next() > 64 ? 255 : next()) : next()));
-  for (const [format, withAlpha] of [['rgba4444', true], ['rgb565', false]] as const) {
-    const palette = quantize(frame, 256, { format, oneBitAlpha: withAlpha, clearAlpha: withAlpha });
-    const ours = paletteIndexer(palette, withAlpha)(frame);
-    const theirs = applyPalette(frame, palette, format);
-    const clear = palette.findIndex((c) => c[3] === 0);
-    // gifenc picks the nearest entry by distance with alpha, so a clear pixel of a saturated colour can
-    // land on an opaque entry of that colour; here it is transparent, as its alpha says.
-    const expected = withAlpha ? theirs.map((k, i) => (frame[i * 4 + 3] < 128 ? clear : k)) : theirs;
-    assert.ok(!withAlpha || expected.some((k, i) => k !== theirs[i]), 'the frame has such pixels');
-    assert.deepEqual(ours, expected, format);
-  }
 });

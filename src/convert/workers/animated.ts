@@ -1,6 +1,6 @@
 import { withAnimation } from './animations.js';
 import { encodeAnimation } from './encode-animation.js';
-import { flattenOnto, type Frame } from './frames.js';
+import { flattenOnto, sampledFrames, samplePixels, type Frame } from './frames.js';
 import type { EncodeResult, RenderAnimTask } from '../messages.js';
 import type { LoadedAnimation } from '../render/renderer.js';
 
@@ -34,13 +34,13 @@ export function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
   });
 }
 
-/** Up to eight frames spread over the animation, one after another in one array: the GIF palette's sample. */
+/** The GIF palette's sample: pixels of frames spread over the animation. */
 function sampleFrames(anim: LoadedAnimation, frames: number[], bg?: [number, number, number]): Uint8Array {
-  const step = Math.max(1, Math.floor(frames.length / 8));
-  const picked = frames.filter((_, i) => i % step === 0).slice(0, 8);
-  const sample = new Uint8Array(picked.length * anim.width * anim.height * 4);
-  [...lottieFrames(anim, picked, [], bg)].forEach((f, i) => sample.set(f.rgba, i * f.rgba.length));
-  return sample;
+  const picked = sampledFrames(frames.length).map((i) => frames[i]);
+  const images = (function* () {
+    for (const f of lottieFrames(anim, picked, [], bg)) yield f.rgba;
+  })();
+  return samplePixels(images, picked.length, anim.width * anim.height);
 }
 
 /**

@@ -3,7 +3,7 @@ import { encodeGif } from './gif.js';
 import type { GifAlpha } from '../../model/variant.js';
 import { encodeVideo } from './video-encode.js';
 import { encodeAnimatedWebp } from './webp.js';
-import { centred, onSquare, type Frames } from './frames.js';
+import { onSquare, type Frames } from './frames.js';
 
 export type AnimatedFormat = 'webp' | 'gif' | 'apng' | 'webm' | 'mp4';
 
@@ -26,11 +26,10 @@ export interface AnimationOptions {
 export async function encodeAnimation(source: Frames, sampleOf: () => Uint8Array, options: AnimationOptions): Promise<{ data: Uint8Array; width: number; height: number; frames: number }> {
   const side = options.square && Math.max(options.square, options.width, options.height);
   const frames = side ? onSquare(source, options.width, options.height, side) : source;
-  const sample = side ? () => centred(sampleOf(), options.width, options.height, side) : sampleOf;
   const o = side ? { ...options, width: side, height: side } : options;
   const r =
     o.format === 'gif'
-      ? await encodeGif(frames, sample(), { width: o.width, height: o.height, background: o.background, alpha: o.gifAlpha ?? 'dither' })
+      ? await encodeGif(frames, sampleOf(), { width: o.width, height: o.height, background: o.background, alpha: o.gifAlpha ?? 'dither' })
       : o.format === 'apng'
         ? await encodeApng(frames, o.width, o.height) // merges repeated frames too
         : o.format === 'webp'

@@ -4,7 +4,7 @@ import type { Frames } from './frames.js';
 export type Rect = { x: number; y: number; width: number; height: number };
 
 /** Bounding box of the pixels that differ, with an even origin (ANMF stores offsets halved); undefined if none. */
-export function changedRect(a: Uint32Array, b: Uint32Array, width: number, height: number): Rect | undefined {
+export function changedRect(a: Uint32Array | Uint8Array, b: Uint32Array | Uint8Array, width: number, height: number): Rect | undefined {
   let top = -1;
   for (let y = 0; y < height && top < 0; y++) {
     for (let o = y * width, end = o + width; o < end; o++) if (a[o] !== b[o]) { top = y; break; }

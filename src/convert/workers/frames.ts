@@ -50,17 +50,38 @@ export async function* onSquare(frames: Frames, width: number, height: number, s
   for await (const f of frames) yield { rgba: centred(f.rgba, width, height, side), delayMs: f.delayMs };
 }
 
-/** Every width x height image in rgba (a frame, or a sample of frames one after another) centred on its own side x side square. */
+/** A width x height image centred on a transparent side x side square. */
 export function centred(rgba: Uint8Array, width: number, height: number, side: number): Uint8Array {
-  const images = rgba.length / (width * height * 4);
-  const out = new Uint8Array(images * side * side * 4);
+  const out = new Uint8Array(side * side * 4);
   const x = Math.floor((side - width) / 2);
   const y = Math.floor((side - height) / 2);
-  for (let k = 0; k < images; k++) {
-    for (let row = 0; row < height; row++) {
-      const from = (k * height + row) * width * 4;
-      out.set(rgba.subarray(from, from + width * 4), (k * side * side + (y + row) * side + x) * 4);
-    }
-  }
+  for (let row = 0; row < height; row++) out.set(rgba.subarray(row * width * 4, (row + 1) * width * 4), ((y + row) * side + x) * 4);
   return out;
+}
+
+// The GIF palette is made from this many pixels at most, taken evenly from up to PALETTE_SAMPLE_FRAMES
+// frames spread over the animation: a sticker that cycles its colours needs frames from all of it.
+const PALETTE_SAMPLE_PIXELS = 1 << 21;
+const PALETTE_SAMPLE_FRAMES = 16;
+
+/** Which of `count` frames the palette is sampled from: up to PALETTE_SAMPLE_FRAMES, evenly spread. */
+export function sampledFrames(count: number): number[] {
+  const n = Math.min(count, PALETTE_SAMPLE_FRAMES);
+  return Array.from({ length: n }, (_, i) => Math.floor((i * count) / n));
+}
+
+/**
+ * A bag of pixels (RGBA, in a buffer of its own) for a palette: every stride-th pixel of each of `count`
+ * images (taken one at a time, so they need not all be held), the stride chosen so there are at most PALETTE_SAMPLE_PIXELS in all, starting one pixel further in each image.
+ */
+export function samplePixels(images: Iterable<Uint8Array>, count: number, pixelsEach: number): Uint8Array {
+  const stride = Math.max(1, Math.ceil((count * pixelsEach) / PALETTE_SAMPLE_PIXELS));
+  const out = new Uint32Array(Math.ceil(pixelsEach / stride) * count);
+  let n = 0;
+  let k = 0;
+  for (const rgba of images) {
+    const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length >> 2);
+    for (let i = k++ % stride; i < px.length && n < out.length; i += stride) out[n++] = px[i];
+  }
+  return new Uint8Array(out.buffer, 0, n * 4);
 }

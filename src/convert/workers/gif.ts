@@ -1,4 +1,5 @@
 import { GIFEncoder, quantize } from 'gifenc';
+import type { Rect } from './frame-diff.js';
 import { inUnits, type Frames } from './frames.js';
 import type { GifAlpha } from '../../model/variant.js';
 
@@ -11,45 +12,132 @@ export interface GifOptions {
   alpha: GifAlpha;
 }
 
+/** An indexed frame waiting to be written: the next frame decides how it is disposed of. */
+interface Held {
+  indexed: Uint8Array;
+  delayMs: number;
+}
+
 /**
- * GIF with gifenc: one palette for the whole animation (quantised from a sample of frames), 1-bit alpha or
- * a solid background, frames cleared between each other, looping forever. Delays are rounded to GIF's
+ * GIF with gifenc: one palette for the whole animation (255 colours quantised from a sample of frames, plus
+ * one transparent entry), 1-bit alpha or a solid background, looping forever. Delays are rounded to GIF's
  * 10 ms units on the running time, so the total is the source's.
+ *
+ * After the first, a frame is only the rectangle that differs from what is on the canvas, its unchanged
+ * pixels written as the transparent entry (runs that LZW packs into little). Transparent keeps what is
+ * under it, so a pixel cannot be made clear by drawing: a frame whose next frame clears pixels grows its
+ * rectangle over them and is disposed of (its rectangle restored to transparent) once shown.
  */
 export async function encodeGif(frames: Frames, sample: Uint8Array, opts: GifOptions): Promise<{ data: Uint8Array; frames: number }> {
+  const { width, height } = opts;
   const bg = opts.background;
   const dither = !bg && opts.alpha === 'dither';
-  if (dither) ditherAlpha(sample, opts.width);
-  const format = bg ? 'rgb565' : 'rgba4444';
-  const palette = quantize(sample, 256, { format, oneBitAlpha: !bg, clearAlpha: !bg });
-  const transparentIndex = bg ? -1 : palette.findIndex((c) => c[3] === 0);
-  const index = paletteIndexer(palette, !bg);
-  const gif = GIFEncoder();
-  // A frame equal to the one before lengthens it instead of being written again (a frame is written once
-  // the next one differs, when its delay is known).
-  let held: { indexed: Uint8Array; delayMs: number } | undefined;
+  if (dither) ditherAlpha(sample, width);
+  const colours = quantize(visibleColours(sample, !bg), 255, { format: 'rgb565' });
+  const palette = [...colours, [0, 0, 0]];
+  const clear = palette.length - 1;
+  const index = paletteIndexer(colours, !bg);
+  const gif = GIFEncoder({ auto: false });
+  const scratch = GIFEncoder({ auto: false });
+  const canvas = new Uint8Array(width * height).fill(clear); // what shows before the held frame is drawn
+  let first: Uint8Array | undefined;
   let written = 0;
-  const write = (h: { indexed: Uint8Array; delayMs: number }) =>
-    gif.writeFrame(h.indexed, opts.width, opts.height, {
-      palette: written++ === 0 ? palette : undefined,
-      delay: h.delayMs,
-      repeat: 0,
-      transparent: transparentIndex >= 0,
-      transparentIndex: Math.max(0, transparentIndex),
-      dispose: transparentIndex >= 0 ? 2 : -1, // restore to background, or old frames show through
-    });
+  const write = (h: Held, next: Uint8Array) => {
+    const { rect, clears } = written === 0 ? { rect: { x: 0, y: 0, width, height }, clears: !bg && clearsPixels(h.indexed, next, clear) } : drawnArea(canvas, h.indexed, next, width, height, clear);
+    const dispose = clears ? 2 : 1;
+    const pixels = keepUnchanged(canvas, h.indexed, width, rect, clear);
+    const options = { delay: h.delayMs, transparent: true, transparentIndex: clear, dispose };
+    if (written === 0) {
+      gif.writeHeader();
+      gif.writeFrame(pixels, width, height, { ...options, first: true, palette, repeat: 0 });
+    } else {
+      scratch.reset();
+      scratch.writeFrame(pixels, rect.width, rect.height, options);
+      gif.stream.writeBytesView(placed(scratch.bytesView(), rect));
+    }
+    written++;
+    canvas.set(h.indexed);
+    if (clears) for (let y = rect.y; y < rect.y + rect.height; y++) canvas.fill(clear, y * width + rect.x, y * width + rect.x + rect.width);
+  };
+  let held: Held | undefined;
   for await (const f of inUnits(frames, 10)) {
-    if (dither) ditherAlpha(f.rgba, opts.width);
+    if (dither) ditherAlpha(f.rgba, width);
     const indexed = index(f.rgba);
+    // A frame equal to the one before lengthens it instead of being written again.
     if (held && equal(held.indexed, indexed)) held.delayMs += f.delayMs;
     else {
-      if (held) write(held);
+      if (held) write(held, indexed);
+      first ??= indexed;
       held = { indexed, delayMs: f.delayMs };
     }
   }
-  if (held) write(held);
+  // The last frame is followed by the first when the animation loops.
+  if (held) write(held, first!);
   gif.finish();
   return { data: gif.bytes(), frames: written };
+}
+
+/**
+ * The rectangle a frame must cover: the pixels that differ from the canvas, and those it shows that the
+ * next frame clears (disposing of the frame clears its rectangle); whether there are any of the latter.
+ */
+function drawnArea(canvas: Uint8Array, frame: Uint8Array, next: Uint8Array, width: number, height: number, clear: number): { rect: Rect; clears: boolean } {
+  let [left, top, right, bottom] = [width, height, -1, -1];
+  let clears = false;
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, i++) {
+      const clearing = next[i] === clear && frame[i] !== clear;
+      if (canvas[i] === frame[i] && !clearing) continue;
+      clears ||= clearing;
+      if (x < left) left = x;
+      if (x > right) right = x;
+      if (y < top) top = y;
+      bottom = y;
+    }
+  }
+  // Nothing to draw (the canvas already shows the frame): one kept pixel carries the frame's delay.
+  if (right < 0) return { rect: { x: 0, y: 0, width: 1, height: 1 }, clears };
+  return { rect: { x: left, y: top, width: right + 1 - left, height: bottom + 1 - top }, clears };
+}
+
+/** The frame's rectangle, with the pixels the canvas shows already as the transparent entry (kept). */
+function keepUnchanged(canvas: Uint8Array, frame: Uint8Array, width: number, r: Rect, clear: number): Uint8Array {
+  const out = new Uint8Array(r.width * r.height);
+  for (let y = 0, o = 0; y < r.height; y++) {
+    for (let x = 0, i = (r.y + y) * width + r.x; x < r.width; x++, i++, o++) out[o] = frame[i] === canvas[i] ? clear : frame[i];
+  }
+  return out;
+}
+
+/** The sample's pixels that show (half opacity or more), made opaque, in a buffer of their own (quantize reads its argument's whole buffer). */
+function visibleColours(sample: Uint8Array, withAlpha: boolean): Uint8Array {
+  const px = new Uint32Array(sample.buffer, sample.byteOffset, sample.length >> 2);
+  const out = new Uint32Array(Math.max(1, px.length));
+  let n = 0;
+  for (let i = 0; i < px.length; i++) if (!withAlpha || px[i] >>> 24 >= 128) out[n++] = px[i] | 0xff000000;
+  if (n === 0) out[n++] = 0xff000000; // nothing visible: one black entry, never used
+  return new Uint8Array(out.buffer, 0, n * 4).slice();
+}
+
+/** Whether a pixel visible in `from` is clear in `to`. */
+function clearsPixels(from: Uint8Array, to: Uint8Array, clear: number): boolean {
+  for (let i = 0; i < from.length; i++) if (to[i] === clear && from[i] !== clear) return true;
+  return false;
+}
+
+/**
+ * A frame gifenc wrote at the canvas origin (graphic control extension, then the image descriptor), moved
+ * to the rectangle's place: the descriptor's left and top fields.
+ */
+function placed(frame: Uint8Array, r: Rect): Uint8Array {
+  const at = 8; // the graphic control extension is 8 bytes
+  if (frame[0] !== 0x21 || frame[at] !== 0x2c) throw new Error('unexpected GIF frame layout');
+  const out = frame.slice();
+  out[at + 1] = r.x & 0xff;
+  out[at + 2] = r.x >> 8;
+  out[at + 3] = r.y & 0xff;
+  out[at + 4] = r.y >> 8;
+  return out;
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
@@ -76,50 +164,41 @@ export function ditherAlpha(rgba: Uint8Array, width: number): void {
 }
 
 /**
- * gifenc's applyPalette with one colour cache for the whole animation: it kept a sparse Array per frame, so
- * every frame searched the palette again for each colour bucket (rgba4444, or rgb565 on a background);
- * here a bucket is searched once, in a typed array. Same buckets and the same nearest-entry rule (squared
- * distance, last of equals); a bucket takes the entry of the first pixel seen in it, now over the whole
- * animation rather than per frame. (BENCHMARKS.md: 2.3–2.9 → 1.4–1.9 ms a 512 px frame.)
+ * Maps pixels to the palette's nearest colour through one cache for the whole animation, keyed by 6 bits
+ * of each channel (gifenc's applyPalette keys by 4 or 5 bits and keeps a sparse Array per frame: coarser
+ * and slower). A bucket takes the nearest entry to the first pixel seen in it. With alpha, a pixel under
+ * half opacity is the transparent entry (index palette.length), whatever colour it carries: colour under
+ * transparent pixels is arbitrary.
  */
 export function paletteIndexer(palette: number[][], withAlpha: boolean): (rgba: Uint8Array) => Uint8Array {
-  const cache = new Int16Array(65536).fill(-1);
-  // A pixel under half opacity is the transparent entry, whatever colour it carries (colour under
-  // transparent pixels is arbitrary, and nearest by distance would pick an opaque entry of that colour).
-  const clear = withAlpha ? palette.findIndex((c) => c[3] === 0) : -1;
-  const miss = (c: number, key: number) =>
-    (cache[key] = clear >= 0 && c >>> 24 < 128 ? clear : nearestEntry(palette, c & 0xff, (c >> 8) & 0xff, (c >> 16) & 0xff, withAlpha ? c >>> 24 : -1));
+  const cache = new Int16Array(1 << 18).fill(-1);
+  const clear = palette.length;
   return (rgba) => {
     const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length >> 2);
     const out = new Uint8Array(px.length);
-    // One loop per key format, so the hot loop has no branch on it.
-    if (withAlpha) {
-      for (let i = 0; i < px.length; i++) {
-        const c = px[i];
-        const key = ((c >> 4) & 0x0f) | ((c >> 8) & 0xf0) | ((c >> 12) & 0xf00) | ((c >>> 16) & 0xf000);
-        const k = cache[key];
-        out[i] = k >= 0 ? k : miss(c, key);
+    for (let i = 0; i < px.length; i++) {
+      const c = px[i];
+      if (withAlpha && c >>> 24 < 128) {
+        out[i] = clear;
+        continue;
       }
-    } else {
-      for (let i = 0; i < px.length; i++) {
-        const c = px[i];
-        const key = ((c << 8) & 0xf800) | ((c >> 6) & 0x3e0) | ((c >> 19) & 0x1f);
-        const k = cache[key];
-        out[i] = k >= 0 ? k : miss(c, key);
-      }
+      const key = ((c & 0xfc) << 10) | ((c >> 4) & 0xfc0) | ((c >> 18) & 0x3f);
+      let k = cache[key];
+      if (k < 0) k = cache[key] = nearestEntry(palette, c & 0xff, (c >> 8) & 0xff, (c >> 16) & 0xff);
+      out[i] = k;
     }
     return out;
   };
 }
 
-/** Index of the palette entry nearest to the colour (alpha compared too unless a < 0). */
-function nearestEntry(palette: number[][], r: number, g: number, b: number, a: number): number {
+/** Index of the palette entry nearest to the colour (squared distance). */
+function nearestEntry(palette: number[][], r: number, g: number, b: number): number {
   let best = 0;
   let bestD = Infinity;
   for (let k = 0; k < palette.length; k++) {
     const p = palette[k];
-    const d = (a < 0 ? 0 : (p[3] - a) ** 2) + (p[0] - r) ** 2 + (p[1] - g) ** 2 + (p[2] - b) ** 2;
-    if (d <= bestD) {
+    const d = (p[0] - r) ** 2 + (p[1] - g) ** 2 + (p[2] - b) ** 2;
+    if (d < bestD) {
       bestD = d;
       best = k;
     }

@@ -5,7 +5,7 @@ import { MAX_ANIMATION_PIXELS, MAX_INPUT_PIXELS } from '../../limits.js';
 import { encodeAnimation } from './encode-animation.js';
 import { decodeVideo } from './video-decode.js';
 import { readApng } from '../png-chunks.js';
-import { flattenOnto, onBackground, type Frame } from './frames.js';
+import { flattenOnto, onBackground, sampledFrames, samplePixels, type Frame } from './frames.js';
 
 // Images (WebP, PNG, JPEG, GIF; animated WebP and GIF with every frame) converted, and encoded images read
 // back, by libvips.
@@ -108,12 +108,13 @@ async function convertApng(task: ImageTask, apng: { frames: number; delaysMs: nu
 
 /** Decoded frames (an image's or a video's) to the task's animated format, on its background if any. */
 async function encodeFrames(task: ImageTask, frames: Frame[], width: number, height: number): Promise<EncodeResult> {
-  const bytes = width * height * 4;
   const sample = () => {
-    const step = Math.max(1, Math.floor(frames.length / 8));
-    const picked = frames.filter((_, k) => k % step === 0).slice(0, 8);
-    const out = new Uint8Array(picked.length * bytes);
-    picked.forEach((f, k) => out.set(f.rgba, k * bytes));
+    const picked = sampledFrames(frames.length);
+    const out = samplePixels(
+      picked.map((k) => frames[k].rgba),
+      picked.length,
+      width * height,
+    );
     if (task.background) flattenOnto(out, task.background);
     return out;
   };
