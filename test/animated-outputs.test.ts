@@ -76,6 +76,41 @@ describe('animated inputs stay animated', () => {
     assert.ok(p.frames > 1 && p.frames <= src.pages, `${p.frames} frames`);
   });
 
+  test('APNG is lossless RGBA by default; quality under 100 makes a palette APNG (one PLTE/tRNS for every frame): same frames, fewer bytes, close to the lossless', { skip: ffmpegMissing }, async () => {
+    const lossless = await get('agif', 'format=apng');
+    const palette = await get('agif', 'format=apng&quality=60');
+    assert.equal(palette.statusCode, 200, palette.payload);
+    assert.equal(lossless.rawPayload[25], 6, 'IHDR colour type 6: RGBA');
+    assert.equal(palette.rawPayload[25], 3, 'IHDR colour type 3: a palette');
+    const [a, b] = [probe(lossless.rawPayload), probe(palette.rawPayload)];
+    const count = (type: string) => palette.rawPayload.toString('latin1').split(type).length - 1;
+    assert.deepEqual([count('PLTE'), count('tRNS')], [1, 1], 'one palette for the whole animation');
+    assert.equal(b.frames, a.frames);
+    assert.ok(palette.rawPayload.length < lossless.rawPayload.length, `${palette.rawPayload.length} against ${lossless.rawPayload.length} bytes`);
+    // ffmpeg composes both; the palette's frames stay close to the lossless ones (rgba, on black and white).
+    const decode = (data: Buffer) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'sp-apng-')), 'a.png');
+      writeFileSync(file, data);
+      return spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 28 }).stdout;
+    };
+    const [x, y] = [decode(lossless.rawPayload), decode(palette.rawPayload)];
+    assert.equal(x.length, y.length);
+    let se = 0;
+    for (let i = 0; i < x.length; i += 4) for (let c = 0; c < 3; c++) for (const bg of [0, 255]) se += ((x[i + c] * x[i + 3] + bg * (255 - x[i + 3])) / 255 - (y[i + c] * y[i + 3] + bg * (255 - y[i + 3])) / 255) ** 2;
+    const psnr = 10 * Math.log10((255 * 255) / (se / ((x.length / 4) * 6)));
+    assert.ok(psnr > 30, `PSNR ${psnr.toFixed(1)} dB`);
+  });
+
+  test('fps for an animated image: frames resampled to it, the duration kept', async () => {
+    const src = await frames(GIF); // 24 frames in 1 s
+    const res = await get('agif', 'format=webp&fps=8');
+    assert.equal(res.statusCode, 200, res.payload);
+    const out = await frames(res.rawPayload);
+    assert.ok(out.pages <= 8 && out.pages > 1, `${out.pages} frames`);
+    assert.ok(Math.abs(out.durationMs - src.durationMs) <= 1000 / 8, `${out.durationMs} ms against ${src.durationMs}`);
+    assert.ok(Math.min(...((await sharp(res.rawPayload, { animated: true }).metadata()).delay ?? [])) >= 1000 / 8 - 1, 'no frame shorter than a tick');
+  });
+
   test('format=png takes frame for an animated image: the page libvips decodes; past the last is a 400', async () => {
     const res = await get('awebp', 'format=png&frame=12');
     assert.equal(res.statusCode, 200);

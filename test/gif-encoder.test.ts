@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { quantize } from 'gifenc';
-import { encodeGif, paletteIndexer } from '../src/convert/workers/gif.js';
+import { encodeGif } from '../src/convert/workers/gif.js';
+import { paletteIndexer } from '../src/convert/workers/palette.js';
 
 const W = 64;
 const H = 48;

@@ -64,12 +64,13 @@ export class Converter {
     }
     if (spec.kind === 'preset') return fitPreset(this.pool, this.video.available ? this.video.path : undefined, base, spec.name, signal);
     if (spec.kind === 'video') {
-      if (spec.format === 'gif') {
-        // GIF through the pool's encoder, from ffmpeg's frames: its alpha dithering keeps translucent pixels.
+      if (spec.format === 'gif' || (spec.format === 'apng' && spec.quality < 100)) {
+        // GIF and palette APNG through the pool's encoders, from ffmpeg's frames: the GIF encoder's alpha
+        // dithering keeps translucent pixels; ffmpeg has no shared-palette APNG.
         if (!this.video.available) throw errors.ffmpegMissing();
-        const opts = { source: 'video' as const, format: 'gif' as const, size: spec.size, fps: spec.fps, background: spec.background, gifAlpha: spec.gifAlpha, ffmpegPath: this.video.path };
+        const opts = { source: 'video' as const, format: spec.format, size: spec.size, fps: spec.fps, quality: spec.quality, background: spec.background, gifAlpha: spec.gifAlpha, ffmpegPath: this.video.path };
         const r = await this.pool.convertImage(base.plain!, opts, signal);
-        return makeEntry({ ...common, output: 'gif', contentType: contentTypes.gif, conversionMs: r.ms, plain: r.data, outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs } });
+        return makeEntry({ ...common, output: spec.format, contentType: contentTypes[spec.format], conversionMs: r.ms, plain: r.data, outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs } });
       }
       const v = await this.video.convert(base.plain!, { ...spec, format: spec.format }, signal);
       if (spec.format === 'apng') fixApngFrameCount(v.data);
@@ -86,7 +87,7 @@ export class Converter {
       base.original !== 'tgs'
         ? await this.pool.convertImage(
             base.plain!,
-            { size: spec.width || undefined, background, format: spec.kind, frame: spec.kind === 'png' ? spec.frame : undefined, quality: spec.kind === 'png' ? undefined : spec.quality, gifAlpha, ffmpegPath },
+            { size: spec.width || undefined, background, format: spec.kind, frame: spec.kind === 'png' ? spec.frame : undefined, quality: spec.kind === 'png' ? undefined : spec.quality, fps: spec.kind === 'png' ? undefined : spec.fps || undefined, gifAlpha, ffmpegPath },
             signal,
           )
         : spec.kind === 'png'

@@ -13,8 +13,8 @@ interface Attempt {
   size: number;
 }
 
-// The order of sacrifice: quality first (down to a floor below which artefacts dominate), then frame
-// rate, then size (only where the platform takes smaller ones).
+// The order of sacrifice: quality first (down to a floor below which artefacts dominate; for APNG,
+// lossless first, then a palette), then frame rate, then size (only where the platform takes smaller ones).
 const QUALITY_START = 80;
 const QUALITY_FLOOR = 20;
 const FPS_STEPS = [30, 24, 20, 15, 12, 10];
@@ -38,14 +38,16 @@ export async function fitPreset(pool: ThreadPool, ffmpegPath: string | undefined
     const durationMs = (base.info!.frames / base.info!.frameRate) * 1000;
     if (durationMs > preset.animated.maxDurationMs + 1) throw unfit(name, 'duration', durationMs, preset.animated.maxDurationMs, 'ms');
   }
-  const lossy = format === 'webm' || format === 'webp';
-  const fpsSteps = animated && base.original !== 'gif' && base.original !== 'webp' ? FPS_STEPS.filter((f) => f <= Math.min(preset.animated.maxFps, Math.round(sourceFps))) : [0];
+  // APNG is tried lossless (quality 100) first, then with a palette, lossy like the others.
+  const lossy = format !== 'png';
+  const top = format === 'apng' ? 100 : QUALITY_START;
+  const fpsSteps = animated ? FPS_STEPS.filter((f) => f <= Math.min(preset.animated.maxFps, Math.round(sourceFps))) : [0];
   if (fpsSteps.length === 0) fpsSteps.push(Math.min(preset.animated.maxFps, Math.round(sourceFps)));
   const sizes = preset.sizeMayShrink ? SIZE_STEPS.map((k) => Math.round(preset.size * k)) : [preset.size];
 
   // Every candidate from best to worst in the order of sacrifice; the search tries the best one its
   // byte model predicts to fit, learns from each result, and moves on.
-  const qualities = lossy ? range(QUALITY_START, QUALITY_FLOOR, 5) : [0];
+  const qualities = lossy ? [...(top > QUALITY_START ? [top] : []), ...range(QUALITY_START, QUALITY_FLOOR, 5)] : [0];
   const candidates: Attempt[] = sizes.flatMap((size) => fpsSteps.flatMap((fps) => qualities.map((quality) => ({ quality, fps, size }))));
   const model = new BytesModel(lossy);
   const tried = new Set<Attempt>();
@@ -61,7 +63,7 @@ export async function fitPreset(pool: ThreadPool, ffmpegPath: string | undefined
     model.learn(a, r.data.length);
     return r.data.length <= target.maxBytes ? r : undefined;
   };
-  const done = (r: Encoded, a: Attempt) => checked(name, base, r, a, format, animated, lossy, fpsSteps[0], sizes[0]);
+  const done = (r: Encoded, a: Attempt) => checked(name, base, r, a, format, animated, lossy, { quality: top, fps: fpsSteps[0], size: sizes[0] });
   while (attempts < MAX_PRESET_ATTEMPTS) {
     // The best (earliest) candidate predicted to fit, or the very first when nothing is known yet.
     // When none is, the cheapest untried one: a 422 rests on a measurement, not on the model.
@@ -140,11 +142,11 @@ function encode(pool: ThreadPool, base: StickerEntry, o: { format: 'webm' | 'web
     return pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: o.format as 'webm' | 'webp' | 'apng', ...fitEdge(info.width, info.height, o.size), fps: o.fps, sourceFps: info.frameRate, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square }, signal);
   }
   const video = base.original === 'webm';
-  return pool.convertImage(base.plain!, { format: o.format, size: o.size, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square, ...(video && { source: 'video' as const, fps: o.fps }) }, signal);
+  return pool.convertImage(base.plain!, { format: o.format, size: o.size, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square, fps: o.fps || undefined, ...(video && { source: 'video' as const }) }, signal);
 }
 
 /** The result against every limit of the preset (what the search did is checked, not assumed). */
-function checked(name: PresetName, base: StickerEntry, r: Encoded, a: Attempt, format: 'webm' | 'webp' | 'apng' | 'png', animated: boolean, lossy: boolean, maxFps: number, fullSize: number): StickerEntry {
+function checked(name: PresetName, base: StickerEntry, r: Encoded, a: Attempt, format: 'webm' | 'webp' | 'apng' | 'png', animated: boolean, lossy: boolean, best: Attempt): StickerEntry {
   const preset = PRESETS[name];
   const target = animated ? preset.animated : preset.still;
   const fail = (what: string) => {
@@ -154,7 +156,7 @@ function checked(name: PresetName, base: StickerEntry, r: Encoded, a: Attempt, f
   if (preset.square ? r.width !== preset.size || r.height !== preset.size : Math.max(r.width, r.height) !== a.size) fail(`${r.width}x${r.height}`);
   if (animated && (r.durationMs ?? 0) > preset.animated.maxDurationMs + 1) throw unfit(name, 'duration', r.durationMs!, preset.animated.maxDurationMs, 'ms');
   if (!hasFormat(r.data, format, animated)) fail(`not ${format}`);
-  const reduced = (lossy && a.quality < QUALITY_START) || (a.fps !== 0 && a.fps < maxFps) || a.size < fullSize;
+  const reduced = (lossy && a.quality < best.quality) || (a.fps !== 0 && a.fps < best.fps) || a.size < best.size;
   const output = format === 'apng' && (r.still || !animated) ? 'png' : format;
   const fit: PresetFit = { name, fit: reduced ? 'reduced' : 'exact', size: a.size, ...(lossy && { quality: a.quality }), ...(animated && a.fps !== 0 && { fps: a.fps }) };
   return makeEntry({

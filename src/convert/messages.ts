@@ -52,8 +52,9 @@ export interface ImageTask {
   ffmpegPath?: string;
   /** Centre the result on a square canvas of this side. */
   square?: number;
-  /** 'video': data is a video sticker, decoded by ffmpeg (at fps when given). */
+  /** 'video': data is a video sticker, decoded by ffmpeg. */
   source?: 'image' | 'video';
+  /** At most this frame rate: ffmpeg decodes a video at it; an animated image's frames are resampled to it. */
   fps?: number;
 }
 

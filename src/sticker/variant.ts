@@ -135,7 +135,7 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
     }
     // Telegram's video stickers are at most 30 fps, so the source rate is kept unless a lower one is asked for.
     const fps = q.fps === undefined ? undefined : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : 60);
-    return { kind: 'video', format, size: q.size, fps, quality: q.quality ?? 80, background, ...(format === 'gif' && { gifAlpha }) };
+    return { kind: 'video', format, size: q.size, fps, quality: q.quality ?? defaultQuality(format), background, ...(format === 'gif' && { gifAlpha }) };
   }
   // H.264 has no alpha: MP4 is always composited, onto white unless another colour is asked for.
   const opaque = format === 'mp4' ? (background ?? WHITE) : background;
@@ -148,12 +148,13 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
       // browsers slow down anything under 20 ms, so GIF stops at 50 fps.
       const source = Math.round(info.frameRate);
       const fps = Math.min(q.fps ?? source, source, format === 'gif' ? GIF_MAX_FPS : Infinity);
-      return format === 'gif' ? { kind: 'gif', width, height, fps, quality: q.quality ?? 80, background, gifAlpha } : { kind: format, width, height, fps, quality: q.quality ?? 80, background: opaque };
+      return format === 'gif' ? { kind: 'gif', width, height, fps, quality: q.quality ?? 80, background, gifAlpha } : { kind: format, width, height, fps, quality: q.quality ?? defaultQuality(format), background: opaque };
     }
-    if (base.original === format && q.size === undefined && q.background === undefined && q.quality === undefined && q.gif_alpha === undefined) return { kind: 'as-stored' };
-    if (q.fps !== undefined) throw errors.impossibleFormat('fps applies to animated (TGS) stickers and video stickers');
-    // An image's frames (one for a still) keep their own timing; the thread learns how many there are.
-    const common = { width: q.size ?? 0, height: q.size ?? 0, fps: 0, quality: q.quality ?? 80 };
+    if (base.original === format && q.size === undefined && q.fps === undefined && q.background === undefined && q.quality === undefined && q.gif_alpha === undefined) return { kind: 'as-stored' };
+    // An image's frames (one for a still) keep their own timing, at most fps a second when asked; the
+    // thread learns how many there are.
+    const fps = q.fps === undefined ? 0 : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : Infinity);
+    const common = { width: q.size ?? 0, height: q.size ?? 0, fps, quality: q.quality ?? defaultQuality(format) };
     return format === 'gif' ? { kind: 'gif', ...common, background, gifAlpha } : { kind: format, ...common, background: opaque };
   }
   if (q.fps !== undefined || q.quality !== undefined) throw errors.impossibleFormat('fps and quality apply to animated and lossy formats (webp, gif, apng, webm, mp4)');
@@ -173,6 +174,9 @@ const WHITE: [number, number, number] = [255, 255, 255];
 const outputOptions = (q: VariantQuery) => (['size', 'frame', 'fps', 'quality', 'background', 'gif_alpha'] as const).filter((k) => q[k] !== undefined);
 
 const GIF_MAX_FPS = 50;
+
+/** APNG is lossless (RGBA) unless a quality under 100 asks for a palette; the lossy formats start at 80. */
+const defaultQuality = (format: string) => (format === 'apng' ? 100 : 80);
 
 const IMAGE_ONLY = 'size, frame, fps, quality, background and gif_alpha apply to converted formats (format=png, webp, gif, apng, webm, mp4)';
 

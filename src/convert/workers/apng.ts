@@ -1,30 +1,41 @@
+import { promisify } from 'node:util';
+import { deflate } from 'node:zlib';
 import sharp from 'sharp';
 import { encodeChanges, type Rect } from './frame-diff.js';
 import type { Frames } from './frames.js';
+import { rgbaIndexer } from './palette.js';
 import { chunk, PNG_SIGNATURE, pngChunks } from '../png-chunks.js';
+
+const deflateAsync = promisify(deflate);
 
 // zlib level for each rectangle, as for single PNGs: lossless either way; level 3 was ~20 % faster and
 // gave files ~10 % larger (BENCHMARKS.md). No row filter: it suits flat sticker art (as for PNG).
 const COMPRESSION_LEVEL = 6;
 
 /**
- * A minimal APNG writer: RGBA, 8 bits, looping forever. After the first, each frame is only the rectangle
+ * A minimal APNG writer: RGBA, 8 bits, or with a palette (RGBA entries) shared by every frame, indices of
+ * 8 bits (lossy: what makes busy stickers fit Signal's 300 KB); looping forever. After the first, each frame is only the rectangle
  * that changed (replacing what is under it, nothing disposed), and a frame equal to the one before just
  * lengthens it, as in the WebP encoder. Each rectangle is encoded as a PNG by libvips (sharp) on libuv's
  * threads, so compression uses both cores while this thread renders; its image data (the IDAT chunks, one
  * zlib stream) becomes the frame's IDAT or fdAT.
  */
-export async function encodeApng(frames: Frames, width: number, height: number): Promise<{ data: Uint8Array; frames: number }> {
+export async function encodeApng(frames: Frames, width: number, height: number, palette?: number[][]): Promise<{ data: Uint8Array; frames: number }> {
   // The count in acTL and the delays (which grow while frames repeat) are known at the end, so the chunks
   // are written then.
-  const kept = await encodeChanges(frames, width, height, imageData);
+  const index = palette && rgbaIndexer(palette);
+  const kept = await encodeChanges(frames, width, height, index ? (rgba, r) => indexedData(index(rgba), r) : imageData);
   const parts: Uint8Array[] = [PNG_SIGNATURE];
   const ihdr = new Uint8Array(13);
   const v = new DataView(ihdr.buffer);
   v.setUint32(0, width);
   v.setUint32(4, height);
-  ihdr.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, deflate, adaptive filtering, no interlace
+  ihdr.set([8, palette ? 3 : 6, 0, 0, 0], 8); // 8-bit indices or RGBA, deflate, adaptive filtering, no interlace
   parts.push(chunk('IHDR', ihdr));
+  if (palette) {
+    parts.push(chunk('PLTE', new Uint8Array(palette.flatMap((c) => [c[0], c[1], c[2]]))));
+    parts.push(chunk('tRNS', new Uint8Array(palette.map((c) => c[3]))));
+  }
   const actl = new Uint8Array(8);
   new DataView(actl.buffer).setUint32(0, kept.length); // num_plays 0 = forever
   parts.push(chunk('acTL', actl));
@@ -71,4 +82,14 @@ async function imageData(rgba: Uint8Array, r: Rect): Promise<Uint8Array> {
     if (type === 'IDAT') idat.push(data);
   }
   return idat.length === 1 ? idat[0] : Buffer.concat(idat);
+}
+
+// zlib level for palette frames: they exist to be small, and a byte a pixel deflates quickly.
+const PALETTE_COMPRESSION_LEVEL = 9;
+
+/** The zlib stream of a rectangle's palette indices: each row behind its filter byte (none, as PNG advises for palettes). */
+async function indexedData(indices: Uint8Array, r: Rect): Promise<Uint8Array> {
+  const rows = new Uint8Array(r.height * (r.width + 1));
+  for (let y = 0; y < r.height; y++) rows.set(indices.subarray(y * r.width, (y + 1) * r.width), y * (r.width + 1) + 1);
+  return deflateAsync(rows, { level: PALETTE_COMPRESSION_LEVEL });
 }

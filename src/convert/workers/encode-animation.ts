@@ -1,5 +1,6 @@
 import { encodeApng } from './apng.js';
 import { encodeGif } from './gif.js';
+import { rgbaPalette } from './palette.js';
 import type { GifAlpha } from '../../model/variant.js';
 import { encodeVideo } from './video-encode.js';
 import { encodeAnimatedWebp } from './webp.js';
@@ -31,7 +32,7 @@ export async function encodeAnimation(source: Frames, sampleOf: () => Uint8Array
     o.format === 'gif'
       ? await encodeGif(frames, sampleOf(), { width: o.width, height: o.height, background: o.background, alpha: o.gifAlpha ?? 'dither' })
       : o.format === 'apng'
-        ? await encodeApng(frames, o.width, o.height) // merges repeated frames too
+        ? await encodeApng(frames, o.width, o.height, o.quality < 100 ? rgbaPalette(sampleOf(), o.quality) : undefined) // merges repeated frames too
         : o.format === 'webp'
           ? await encodeAnimatedWebp(frames, { width: o.width, height: o.height, quality: o.quality }) // merges repeated frames
           : await encodeVideo(frames, { format: o.format, width: o.width, height: o.height, fps: o.fps, quality: o.quality, ffmpegPath: o.ffmpegPath ?? 'ffmpeg' });

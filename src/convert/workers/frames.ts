@@ -26,6 +26,29 @@ export async function* inUnits(frames: Frames, unitMs: number): AsyncGenerator<F
   }
 }
 
+/**
+ * Frames shown at most fps times a second: at each tick (1/fps apart) the frame showing at that time,
+ * consecutive ticks of one frame merged; delays rounded on the running time so the total is kept. Frames
+ * already slower than fps come out as they were.
+ */
+export function atMostFps(frames: Frame[], fps: number): Frame[] {
+  const total = frames.reduce((n, f) => n + f.delayMs, 0);
+  const tick = 1000 / fps;
+  const out: Frame[] = [];
+  let k = 0;
+  let start = 0; // when frame k starts
+  let shown = -1;
+  for (let i = 0; i * tick < total; i++) {
+    const t = i * tick;
+    while (k + 1 < frames.length && start + frames[k].delayMs <= t) start += frames[k++].delayMs;
+    const delayMs = Math.round(Math.min(total, (i + 1) * tick)) - Math.round(t);
+    if (k === shown) out[out.length - 1].delayMs += delayMs;
+    else out.push({ rgba: frames[k].rgba, delayMs });
+    shown = k;
+  }
+  return out;
+}
+
 /** Straight-alpha RGBA composited in place onto an opaque colour. */
 export function flattenOnto(px: Uint8Array, [r, g, b]: [number, number, number]): void {
   for (let i = 0; i < px.length; i += 4) {
@@ -83,5 +106,5 @@ export function samplePixels(images: Iterable<Uint8Array>, count: number, pixels
     const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length >> 2);
     for (let i = k++ % stride; i < px.length && n < out.length; i += stride) out[n++] = px[i];
   }
-  return new Uint8Array(out.buffer, 0, n * 4);
+  return new Uint8Array(out.buffer.slice(0, n * 4));
 }

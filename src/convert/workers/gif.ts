@@ -1,6 +1,7 @@
 import { GIFEncoder, quantize } from 'gifenc';
 import type { Rect } from './frame-diff.js';
 import { inUnits, type Frames } from './frames.js';
+import { paletteIndexer, visibleColours } from './palette.js';
 import type { GifAlpha } from '../../model/variant.js';
 
 export interface GifOptions {
@@ -109,16 +110,6 @@ function keepUnchanged(canvas: Uint8Array, frame: Uint8Array, width: number, r: 
   return out;
 }
 
-/** The sample's pixels that show (half opacity or more), made opaque, in a buffer of their own (quantize reads its argument's whole buffer). */
-function visibleColours(sample: Uint8Array, withAlpha: boolean): Uint8Array {
-  const px = new Uint32Array(sample.buffer, sample.byteOffset, sample.length >> 2);
-  const out = new Uint32Array(Math.max(1, px.length));
-  let n = 0;
-  for (let i = 0; i < px.length; i++) if (!withAlpha || px[i] >>> 24 >= 128) out[n++] = px[i] | 0xff000000;
-  if (n === 0) out[n++] = 0xff000000; // nothing visible: one black entry, never used
-  return new Uint8Array(out.buffer, 0, n * 4).slice();
-}
-
 /** Whether a pixel visible in `from` is clear in `to`. */
 function clearsPixels(from: Uint8Array, to: Uint8Array, clear: number): boolean {
   for (let i = 0; i < from.length; i++) if (to[i] === clear && from[i] !== clear) return true;
@@ -161,47 +152,4 @@ export function ditherAlpha(rgba: Uint8Array, width: number): void {
     const y = (p - x) / width;
     rgba[i] = a > BAYER[((y & 7) << 3) | (x & 7)] ? 255 : 0;
   }
-}
-
-/**
- * Maps pixels to the palette's nearest colour through one cache for the whole animation, keyed by 6 bits
- * of each channel (gifenc's applyPalette keys by 4 or 5 bits and keeps a sparse Array per frame: coarser
- * and slower). A bucket takes the nearest entry to the first pixel seen in it. With alpha, a pixel under
- * half opacity is the transparent entry (index palette.length), whatever colour it carries: colour under
- * transparent pixels is arbitrary.
- */
-export function paletteIndexer(palette: number[][], withAlpha: boolean): (rgba: Uint8Array) => Uint8Array {
-  const cache = new Int16Array(1 << 18).fill(-1);
-  const clear = palette.length;
-  return (rgba) => {
-    const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length >> 2);
-    const out = new Uint8Array(px.length);
-    for (let i = 0; i < px.length; i++) {
-      const c = px[i];
-      if (withAlpha && c >>> 24 < 128) {
-        out[i] = clear;
-        continue;
-      }
-      const key = ((c & 0xfc) << 10) | ((c >> 4) & 0xfc0) | ((c >> 18) & 0x3f);
-      let k = cache[key];
-      if (k < 0) k = cache[key] = nearestEntry(palette, c & 0xff, (c >> 8) & 0xff, (c >> 16) & 0xff);
-      out[i] = k;
-    }
-    return out;
-  };
-}
-
-/** Index of the palette entry nearest to the colour (squared distance). */
-function nearestEntry(palette: number[][], r: number, g: number, b: number): number {
-  let best = 0;
-  let bestD = Infinity;
-  for (let k = 0; k < palette.length; k++) {
-    const p = palette[k];
-    const d = (p[0] - r) ** 2 + (p[1] - g) ** 2 + (p[2] - b) ** 2;
-    if (d < bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best;
 }

@@ -5,7 +5,7 @@ import { MAX_ANIMATION_PIXELS, MAX_INPUT_PIXELS } from '../../limits.js';
 import { encodeAnimation } from './encode-animation.js';
 import { decodeVideo } from './video-decode.js';
 import { readApng } from '../png-chunks.js';
-import { flattenOnto, onBackground, sampledFrames, samplePixels, type Frame } from './frames.js';
+import { atMostFps, flattenOnto, onBackground, sampledFrames, samplePixels, type Frame } from './frames.js';
 
 // Images (WebP, PNG, JPEG, GIF; animated WebP and GIF with every frame) converted, and encoded images read
 // back, by libvips.
@@ -107,7 +107,8 @@ async function convertApng(task: ImageTask, apng: { frames: number; delaysMs: nu
 }
 
 /** Decoded frames (an image's or a video's) to the task's animated format, on its background if any. */
-async function encodeFrames(task: ImageTask, frames: Frame[], width: number, height: number): Promise<EncodeResult> {
+async function encodeFrames(task: ImageTask, decoded: Frame[], width: number, height: number): Promise<EncodeResult> {
+  const frames = task.source !== 'video' && task.fps ? atMostFps(decoded, task.fps) : decoded;
   const sample = () => {
     const picked = sampledFrames(frames.length);
     const out = samplePixels(
