@@ -34,6 +34,7 @@ export const errors = {
   uploadAborted: def('UPLOAD_ABORTED', 400, () => 'The client closed the connection during the upload'),
   uploadsBusy: def('UPLOADS_BUSY', 503, () => 'Too many uploads are in progress on this server; retry shortly', () => 1),
   unrenderable: def('UNRENDERABLE', 422, (why: string) => `The sticker cannot be converted: ${why}`),
+  animationTooLarge: def('ANIMATION_TOO_LARGE', 422, (why: string) => `The animation is too large to convert at this size and frame rate: ${why}`),
   presetUnfit: def('PRESET_UNFIT', 422, (preset: string, why: string) => `The sticker cannot fit the ${preset} preset: ${why}`),
   badParameter: def('INVALID_PARAMETER', 400, (name: string, expected: string) => `Invalid query parameter "${name}": ${expected}`),
   impossibleFormat: def('IMPOSSIBLE_FORMAT', 400, (why: string) => why),

@@ -15,7 +15,7 @@ export const MAX_LAYERS = 5000;
 export const MAX_PRECOMP_NESTING = 64;
 /** Largest result ffmpeg may write for one video conversion; beyond it the conversion is stopped. */
 export const MAX_VIDEO_OUTPUT_BYTES = 256 * 1024 * 1024;
-/** Most pixels of decoded frames an animated image (WebP, GIF) may hold at once, at the output size (4 bytes each). */
+/** Most pixels of decoded frames a conversion may hold at once (an animated WebP/GIF, or a video for GIF and palette APNG), at the output size (4 bytes each). */
 export const MAX_ANIMATION_PIXELS = 48 * 1024 * 1024;
 /** Most pixels libvips may decode from one still image (a header can declare gigapixels in a few bytes). */
 export const MAX_INPUT_PIXELS = 64 * 1024 * 1024;

@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -77,17 +77,27 @@ describe('presets: the result fits the platform, or a 422 says which limit and b
   }
 
   test('a sticker that cannot fit: 422 PRESET_UNFIT with the limit and the excess; preset with other options is a 400', async () => {
-    // 3 s of full-canvas detail: over WhatsApp's 500 KB as animated WebP even at quality 20 and 10 fps
-    // (WhatsApp takes 512 x 512 only: the size cannot give).
-    t.fake.add(fid('busy'), { data: fixture('sticker_03.tgs') });
-    const res = await t.app.inject({ url: `/stickers/${fid('busy')}?preset=whatsapp` });
+    // 8 s of noise (made by ffmpeg): over WhatsApp's 500 KB as animated WebP even at quality 20 and 5 fps
+    // (WhatsApp takes 512 x 512 only: the size cannot give). At 30 fps its 512 px frames are more than a
+    // thread holds: the search takes that as "too big" and goes on to fewer frames.
+    const file = join(mkdtempSync(join(tmpdir(), 'sp-noise-')), 'noise.webm');
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', "nullsrc=s=256x256:r=30,geq=lum='random(1)*255':cb=128:cr=128", '-t', '8', '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '1M', '-pix_fmt', 'yuv420p', file]);
+    assert.equal(made.status, 0, String(made.stderr));
+    t.fake.add(fid('noise'), { data: readFileSync(file) });
+    const res = await t.app.inject({ url: `/stickers/${fid('noise')}?preset=whatsapp` });
     assert.equal(res.statusCode, 422);
     assert.equal(res.json().code, 'PRESET_UNFIT');
-    assert.match(res.json().message, /whatsapp preset: the smallest result \(quality 20, 10 fps, 512 px\) is \d+ bytes; the limit is 500000 bytes, \d+ bytes over/);
-    const mixed = await t.app.inject({ url: `/stickers/${fid('busy')}?preset=telegram&size=256` });
+    assert.match(res.json().message, /whatsapp preset: the smallest result \(quality 20, 5 fps, 512 px\) is \d+ bytes; the limit is 500000 bytes, \d+ bytes over/);
+    // Asked directly as a GIF (whose encoder holds the frames), the 30 fps frames are too many: a 422 that
+    // says so; at 5 fps it converts.
+    const all = await t.app.inject({ url: `/stickers/${fid('noise')}?format=gif&size=512` });
+    assert.equal(all.statusCode, 422);
+    assert.equal(all.json().code, 'ANIMATION_TOO_LARGE');
+    assert.equal((await t.app.inject({ url: `/stickers/${fid('noise')}?format=gif&size=512&fps=5` })).statusCode, 200);
+    const mixed = await t.app.inject({ url: `/stickers/${fid('noise')}?preset=telegram&size=256` });
     assert.equal(mixed.statusCode, 400);
     assert.match(mixed.json().message, /give it without size/);
-    assert.equal((await t.app.inject({ url: `/stickers/${fid('busy')}?preset=discord` })).statusCode, 400);
+    assert.equal((await t.app.inject({ url: `/stickers/${fid('noise')}?preset=discord` })).statusCode, 400);
   });
 
   test('signal: a busy sticker, megabytes as lossless APNG, fits as a palette APNG (lossy), reported as reduced', async () => {

@@ -1,4 +1,4 @@
-import { errors } from '../errors.js';
+import { errors, type AppError } from '../errors.js';
 import { contentTypes, detectFormat } from '../formats.js';
 import { MAX_PRESET_ATTEMPTS } from '../limits.js';
 import { makeEntry, type StickerEntry } from '../model/entry.js';
@@ -17,7 +17,7 @@ interface Attempt {
 // lossless first, then a palette), then frame rate, then size (only where the platform takes smaller ones).
 const QUALITY_START = 80;
 const QUALITY_FLOOR = 20;
-const FPS_STEPS = [30, 24, 20, 15, 12, 10];
+const FPS_STEPS = [30, 24, 20, 15, 12, 10, 8, 6, 5];
 const SIZE_STEPS = [1, 0.875, 0.75, 0.625, 0.5];
 
 /**
@@ -55,10 +55,20 @@ export async function fitPreset(pool: ThreadPool, ffmpegPath: string | undefined
   let smallest: { bytes: number; a: Attempt } | undefined;
   const square = preset.square ? preset.size : undefined;
   /** One conversion: remembered, learnt from, and returned only when it is within the byte limit. */
+  let tooLarge: unknown;
   const attempt = async (a: Attempt): Promise<Encoded | undefined> => {
     tried.add(a);
     attempts++;
-    const r = await encode(pool, base, { format, ...a, square, ffmpegPath }, signal);
+    let r: Encoded;
+    try {
+      r = await encode(pool, base, { format, ...a, square, ffmpegPath }, signal);
+    } catch (err) {
+      // More frames or pixels than a thread holds: no better candidate can fit; fewer or smaller ones may.
+      if ((err as AppError).code !== errors.animationTooLarge.code) throw err;
+      tooLarge = err;
+      model.learn(a, Infinity);
+      return undefined;
+    }
     if (!smallest || r.data.length < smallest.bytes) smallest = { bytes: r.data.length, a };
     model.learn(a, r.data.length);
     return r.data.length <= target.maxBytes ? r : undefined;
@@ -84,6 +94,7 @@ export async function fitPreset(pool: ThreadPool, ffmpegPath: string | undefined
       }
     }
   }
+  if (!smallest && tooLarge) throw tooLarge;
   throw unfit(name, 'bytes', smallest?.bytes ?? 0, target.maxBytes, 'bytes', smallest && describe(smallest.a, lossy, animated));
 }
 

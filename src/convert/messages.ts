@@ -104,6 +104,8 @@ export type EncodeResult =
       threadId?: number;
       /** The request asked for something this file does not have (a frame past its last): a 400. */
       badParameter?: { name: string; expected: string };
+      /** More frames or pixels than a thread holds (MAX_FRAMES, MAX_ANIMATION_PIXELS): a smaller size or frame rate may do. */
+      tooLarge?: boolean;
     };
 
 export type PoolTask = DecodeTgsTask | RenderPngTask | ImageTask | RenderAnimTask | ImageInfoTask | CheckRendererTask;

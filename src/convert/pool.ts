@@ -160,7 +160,8 @@ export class ThreadPool {
         this.#recycled++;
         await this.#pool.threads.find((w) => w.threadId === r.threadId)?.terminate();
       }
-      throw r.badParameter ? errors.badParameter(r.badParameter.name, r.badParameter.expected) : errors.unrenderable(r.detail);
+      if (r.badParameter) throw errors.badParameter(r.badParameter.name, r.badParameter.expected);
+      throw r.tooLarge ? errors.animationTooLarge(r.detail) : errors.unrenderable(r.detail);
     }
     return { data: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs, still: r.still, ms: performance.now() - started };
   }

@@ -30,8 +30,8 @@ const telegramErrors = [
   errors.telegramRateLimited, errors.tokenMissing,
 ]; // prettier-ignore
 const conversionErrors = [
-  errors.badParameter, errors.impossibleFormat, errors.lottieTooLarge, errors.unsupportedFormat, errors.corruptSticker, errors.unrenderable, errors.presetUnfit,
-  errors.ffmpegMissing, errors.conversionsLimited, errors.overloaded, errors.timeout, errors.conversionTimeout,
+  errors.badParameter, errors.impossibleFormat, errors.lottieTooLarge, errors.unsupportedFormat, errors.corruptSticker, errors.unrenderable, errors.animationTooLarge,
+  errors.presetUnfit,   errors.ffmpegMissing, errors.conversionsLimited, errors.overloaded, errors.timeout, errors.conversionTimeout,
 ]; // prettier-ignore
 const adminErrors = [errors.unauthorized, errors.adminDisabled];
 

@@ -2,7 +2,6 @@
 declare module 'gifenc' {
   export type Palette = number[][];
   export function quantize(rgba: Uint8Array, maxColors: number, opts?: { format?: 'rgb565' | 'rgb444' | 'rgba4444'; oneBitAlpha?: boolean | number; clearAlpha?: boolean }): Palette;
-  export function applyPalette(rgba: Uint8Array, palette: Palette, format?: 'rgb565' | 'rgb444' | 'rgba4444'): Uint8Array;
   /** With auto false the caller writes the header and marks the first frame (which carries the screen size and the global palette). */
   export function GIFEncoder(opts?: { auto?: boolean; initialCapacity?: number }): {
     writeHeader(): void;

@@ -30,7 +30,7 @@ export async function convertImage(task: ImageTask): Promise<EncodeResult> {
     }
     return await convertStill(task, frame);
   } catch (err) {
-    return { ok: false, detail: `the image could not be converted: ${(err as Error).message}` };
+    return { ok: false, detail: `the image could not be converted: ${(err as Error).message}`, tooLarge: (err as { tooLarge?: boolean }).tooLarge };
   }
 }
 
@@ -55,7 +55,7 @@ async function convertAnimated(task: ImageTask, meta: sharp.Metadata, pages: num
   const h = meta.pageHeight ?? (meta.height ?? 0) / pages;
   const scale = task.size ? Math.min(task.size / w, task.size / h) : 1;
   if (w * h * scale * scale * pages > MAX_ANIMATION_PIXELS) {
-    return { ok: false, detail: `${pages} frames of ${Math.round(w * scale)}x${Math.round(h * scale)} are more than ${MAX_ANIMATION_PIXELS} pixels to hold; ask for a smaller size` };
+    return { ok: false, detail: `${pages} frames of ${Math.round(w * scale)}x${Math.round(h * scale)} are more than ${MAX_ANIMATION_PIXELS} pixels to hold; ask for a smaller size`, tooLarge: true };
   }
   let img = sharp(task.data, { animated: true, limitInputPixels: MAX_INPUT_PIXELS });
   if (task.size) img = img.resize(task.size, task.size, { fit: 'inside' });

@@ -57,6 +57,7 @@ async function decode(data: Uint8Array | undefined, input: string, o: VideoDecod
   // many times over).
   const chunks: Buffer[] = [];
   let have = 0;
+  let holding = false; // the failure is the frames held: fewer or smaller ones may do
   let need = 0; // bytes of the frame under way, header included; 0 while its header is incomplete
   child.stdout.on('data', (chunk: Buffer) => {
     if (failure) return;
@@ -73,7 +74,10 @@ async function decode(data: Uint8Array | undefined, input: string, o: VideoDecod
       const h = Number(/HEIGHT (\d+)/.exec(header)?.[1]);
       const bytes = w * h * 4;
       if (!/DEPTH 4/.test(header) || !(bytes > 0)) failure = 'ffmpeg wrote frames that are not RGBA';
-      else if ((frames.length + 1) * w * h > MAX_ANIMATION_PIXELS || frames.length >= o.maxFrames) failure = `the video has more frames than can be held (MAX_FRAMES ${o.maxFrames}, ${MAX_ANIMATION_PIXELS} pixels); ask for a smaller size or fps`;
+      else if ((frames.length + 1) * w * h > MAX_ANIMATION_PIXELS || frames.length >= o.maxFrames) {
+        holding = true;
+        failure = `the video has more frames than can be held (MAX_FRAMES ${o.maxFrames}, ${MAX_ANIMATION_PIXELS} pixels); ask for a smaller size or fps`;
+      }
       if (failure) {
         child.kill('SIGKILL');
         return;
@@ -91,7 +95,7 @@ async function decode(data: Uint8Array | undefined, input: string, o: VideoDecod
     }
   });
   const code = await exit;
-  if (failure) throw new Error(failure);
+  if (failure) throw Object.assign(new Error(failure), { tooLarge: holding });
   if (code !== 0 || frames.length === 0) throw new Error(`ffmpeg could not decode the video: ${reason(code)}`);
   // Delays on the running time, so they add up to the video's duration.
   const fps = o.fps ?? sourceFps ?? 30;
