@@ -201,3 +201,22 @@ export function printComparison(configs: BenchConfig[], scenarios: BenchScenario
     }
   }
 }
+
+/** PSNR (dB) of a frame against a reference frame, composited on white and on black. */
+export function compositePsnr(ours: Uint8Array, theirs: Uint8Array): number {
+  let se = 0;
+  for (let i = 0; i < theirs.length; i += 4) {
+    const a1 = ours[i + 3] / 255;
+    const a2 = theirs[i + 3] / 255;
+    for (let c = 0; c < 3; c++) {
+      for (const bg of [255, 0]) {
+        const x = ours[i + c] * a1 + bg * (1 - a1);
+        const y = theirs[i + c] * a2 + bg * (1 - a2);
+        se += (x - y) ** 2;
+      }
+    }
+  }
+  const mse = se / ((theirs.length / 4) * 6);
+  return mse === 0 ? 99 : 10 * Math.log10((255 * 255) / mse);
+}
+

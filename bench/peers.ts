@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { buildTestApp } from '../test/helper.js';
-import { median } from './lib.js';
+import { compositePsnr as psnr, median } from './lib.js';
 
 /**
  * The service next to the pipelines people use today, one run, same stickers, at 512 px: rlottie renders
@@ -17,12 +17,13 @@ import { median } from './lib.js';
  * gif_alpha=threshold, the peer's choice.
  * Needs librlottie-dev, zlib1g-dev, libpng-dev, webp, ffmpeg; rlottie-ref built as peer-pipeline.sh says.
  * Env: BENCH_STICKERS (comma-separated names, default all of ../shared/corpus/tgs), BENCH_FORMATS
- * (webp,webm,gif), BENCH_QUALITY (75).
+ * (webp,webm,gif), BENCH_QUALITY (75; WebM is compared at the peer's CRF instead).
  */
 const shared = process.env.BENCH_SHARED ?? join(__dirname, '..', '..', '..', 'shared');
 const quality = Number(process.env.BENCH_QUALITY ?? 75);
 const formats = (process.env.BENCH_FORMATS ?? 'webp,webm,gif').split(',');
 const SIZE = 512;
+const WEBM_AT_PEER_CRF = 70; // CRF 60 - 0.4 x 70 = 32
 const ref = process.env.RLOTTIE_REF ?? '/tmp/rlottie-ref';
 
 interface Decoded {
@@ -65,24 +66,6 @@ function onCanvas(d: Decoded, rgba: Buffer, side: number): Buffer {
   const [x0, y0] = [(side - d.width) >> 1, (side - d.height) >> 1];
   for (let y = 0; y < d.height; y++) rgba.copy(out, ((y + y0) * side + x0) * 4, y * d.width * 4, (y + 1) * d.width * 4);
   return out;
-}
-
-/** PSNR (dB) of a frame against a reference frame, composited on white and on black. */
-function psnr(ours: Buffer, theirs: Buffer): number {
-  let se = 0;
-  for (let i = 0; i < theirs.length; i += 4) {
-    const a1 = ours[i + 3] / 255;
-    const a2 = theirs[i + 3] / 255;
-    for (let c = 0; c < 3; c++) {
-      for (const bg of [255, 0]) {
-        const x = ours[i + c] * a1 + bg * (1 - a1);
-        const y = theirs[i + c] * a2 + bg * (1 - a2);
-        se += (x - y) ** 2;
-      }
-    }
-  }
-  const mse = se / ((theirs.length / 4) * 6);
-  return mse === 0 ? 99 : 10 * Math.log10((255 * 255) / mse);
 }
 
 /**
@@ -136,7 +119,10 @@ async function main() {
         const peerBytes = Number(/bytes=(\d+)/.exec(line)?.[1]);
         const peerFile = join(peerOut, name.replace(/\.tgs$/, `.${format}`));
         const started = performance.now();
-        const res = await t.app.inject({ method: 'POST', url: `/convert?format=${format}&size=${SIZE}&quality=${quality}${extra}`, payload: readFileSync(file), headers: { 'content-type': 'application/octet-stream' } });
+        // The peer's WebM runs ffmpeg's default, CRF 32: ours at the same CRF (quality 70), the same rate
+        // control target (the PSNR of the encoders on the same frames is then equal: bench:vpx).
+        const ourQuality = format === 'webm' ? WEBM_AT_PEER_CRF : quality;
+        const res = await t.app.inject({ method: 'POST', url: `/convert?format=${format}&size=${SIZE}&quality=${ourQuality}${extra}`, payload: readFileSync(file), headers: { 'content-type': 'application/octet-stream' } });
         const ourMs = performance.now() - started;
         if (res.statusCode !== 200) throw new Error(`${name} ${format}: ${res.payload}`);
         const ourFile = join(work, `ours-${name}.${format}`);

@@ -7,24 +7,27 @@ import { PRESETS, PRESET_NAMES } from '../src/model/presets.js';
 /**
  * Every preset over every corpus sticker and video (../shared/corpus, or BENCH_CORPUS): through POST
  * /convert, the status, bytes, what was traded and the time. Each 200 is within its limits (the service
- * checks before sending; test/presets.test.ts checks a sample again with ffprobe and libvips).
+ * checks before sending; test/presets.test.ts checks a sample again with ffprobe and libvips). Env:
+ * BENCH_FILES, BENCH_PRESETS (comma-separated, to run a part).
  */
 async function main() {
   const corpus = process.env.BENCH_CORPUS ?? join(__dirname, '..', '..', '..', 'shared', 'corpus');
+  const only = process.env.BENCH_FILES?.split(',');
   const files = [
     ...readdirSync(join(corpus, 'tgs')).filter((f) => f.endsWith('.tgs')).sort().map((f) => join(corpus, 'tgs', f)),
     ...readdirSync(join(corpus, 'media')).filter((f) => /\.(webm|webp|gif)$/.test(f)).sort().map((f) => join(corpus, 'media', f)),
-  ];
+  ].filter((f) => !only || only.some((o) => f.endsWith(`/${o}`)));
+  const names = process.env.BENCH_PRESETS ? (process.env.BENCH_PRESETS.split(',') as typeof PRESET_NAMES) : PRESET_NAMES;
   const t = await buildTestApp({ ENDPOINT_TIMEOUT_SEC: '300', CONVERSION_TIMEOUT_SEC: '300' });
   console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
-  console.log(`| file | ${PRESET_NAMES.join(' | ')} |`);
-  console.log(`|---|${PRESET_NAMES.map(() => '---').join('|')}|`);
+  console.log(`| file | ${names.join(' | ')} |`);
+  console.log(`|---|${names.map(() => '---').join('|')}|`);
   let fits = 0;
   let unfit = 0;
   try {
     for (const file of files) {
       const cells: string[] = [];
-      for (const name of PRESET_NAMES) {
+      for (const name of names) {
         const started = performance.now();
         const res = await t.app.inject({ method: 'POST', url: `/convert?preset=${name}`, payload: readFileSync(file), headers: { 'content-type': 'application/octet-stream' } });
         const s = ((performance.now() - started) / 1000).toFixed(1);
@@ -44,7 +47,7 @@ async function main() {
   } finally {
     await t.close();
   }
-  console.log(`\n${fits} results within their preset, ${unfit} refused (PRESET_UNFIT), of ${files.length * PRESET_NAMES.length}; presets: ${JSON.stringify(PRESETS)}`);
+  console.log(`\n${fits} results within their preset, ${unfit} refused (PRESET_UNFIT), of ${files.length * names.length}; presets: ${JSON.stringify(PRESETS)}`);
 }
 
 main().catch((err) => {

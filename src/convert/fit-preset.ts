@@ -150,10 +150,10 @@ async function isAnimated(pool: ThreadPool, base: StickerEntry, signal?: AbortSi
 function encode(pool: ThreadPool, base: StickerEntry, o: { format: 'webm' | 'webp' | 'apng' | 'png'; quality: number; fps: number; size: number; square?: number; ffmpegPath?: string }, signal?: AbortSignal): Promise<Encoded> {
   if (base.original === 'tgs') {
     const info = base.info!;
-    return pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: o.format as 'webm' | 'webp' | 'apng', ...fitEdge(info.width, info.height, o.size), fps: o.fps, sourceFps: info.frameRate, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square }, signal);
+    return pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: o.format as 'webm' | 'webp' | 'apng', ...fitEdge(info.width, info.height, o.size), fps: o.fps, sourceFps: info.frameRate, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square, compact: true }, signal);
   }
   const video = base.original === 'webm';
-  return pool.convertImage(base.plain!, { format: o.format, size: o.size, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square, fps: o.fps || undefined, ...(video && { source: 'video' as const }) }, signal);
+  return pool.convertImage(base.plain!, { format: o.format, size: o.size, quality: o.quality, ffmpegPath: o.ffmpegPath, square: o.square, fps: o.fps || undefined, compact: true, ...(video && { source: 'video' as const }) }, signal);
 }
 
 /** The result against every limit of the preset (what the search did is checked, not assumed). */

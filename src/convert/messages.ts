@@ -52,6 +52,8 @@ export interface ImageTask {
   ffmpegPath?: string;
   /** Centre the result on a square canvas of this side. */
   square?: number;
+  /** Spend encoding time for bytes (presets: a result that fits at a higher quality). */
+  compact?: boolean;
   /** 'video': data is a video sticker, decoded by ffmpeg. */
   source?: 'image' | 'video';
   /** At most this frame rate: ffmpeg decodes a video at it; an animated image's frames are resampled to it. */
@@ -78,6 +80,8 @@ export interface RenderAnimTask {
   ffmpegPath?: string;
   /** Centre the result on a square canvas of this side. */
   square?: number;
+  /** Spend encoding time for bytes (presets: a result that fits at a higher quality). */
+  compact?: boolean;
 }
 
 /** Width, height, frames and duration of an image (ffmpeg's output), read by libvips in a thread. */

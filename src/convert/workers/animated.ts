@@ -29,7 +29,7 @@ export function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
     // would be gigabytes.
     const each = () => lottieFrames(anim, frames, delays, task.background);
     const sample = () => sampleFrames(anim, frames, task.background);
-    const r = await encodeAnimation(each(), sample, { format: task.format, width: task.width, height: task.height, fps: task.fps, quality: task.quality, gifAlpha: task.gifAlpha, background: task.background, ffmpegPath: task.ffmpegPath, square: task.square });
+    const r = await encodeAnimation(each(), sample, { format: task.format, width: task.width, height: task.height, fps: task.fps, quality: task.quality, gifAlpha: task.gifAlpha, background: task.background, ffmpegPath: task.ffmpegPath, square: task.square, compact: task.compact });
     return { ok: true, ...r, durationMs: delays.reduce((a, b) => a + b, 0) };
   });
 }

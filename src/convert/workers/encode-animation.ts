@@ -6,6 +6,8 @@ import { encodeVideo } from './video-encode.js';
 import { encodeAnimatedWebp } from './webp.js';
 import { onSquare, type Frames } from './frames.js';
 
+const COMPACT_WEBP_METHOD = 4;
+
 export type AnimatedFormat = 'webp' | 'gif' | 'apng' | 'webm' | 'mp4';
 
 export interface AnimationOptions {
@@ -21,6 +23,8 @@ export interface AnimationOptions {
   ffmpegPath?: string;
   /** Centre the frames on a square canvas of this side (no larger than it is wide or high: never cropped). */
   square?: number;
+  /** Spend encoding time for bytes: WebP at libwebp's method 4 (a fifth fewer bytes, 2.2-2.4 times the time). */
+  compact?: boolean;
 }
 
 /** Any animation's frames, whatever made them, to one of the animated formats. */
@@ -34,7 +38,7 @@ export async function encodeAnimation(source: Frames, sampleOf: () => Uint8Array
       : o.format === 'apng'
         ? await encodeApng(frames, o.width, o.height, o.quality < 100 ? rgbaPalette(sampleOf(), o.quality) : undefined) // merges repeated frames too
         : o.format === 'webp'
-          ? await encodeAnimatedWebp(frames, { width: o.width, height: o.height, quality: o.quality }) // merges repeated frames
+          ? await encodeAnimatedWebp(frames, { width: o.width, height: o.height, quality: o.quality, effort: o.compact ? COMPACT_WEBP_METHOD : undefined }) // merges repeated frames
           : await encodeVideo(frames, { format: o.format, width: o.width, height: o.height, fps: o.fps, quality: o.quality, ffmpegPath: o.ffmpegPath ?? 'ffmpeg' });
   return { data: r.data, width: o.width, height: o.height, frames: r.frames };
 }

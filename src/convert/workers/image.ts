@@ -130,6 +130,7 @@ async function encodeFrames(task: ImageTask, decoded: Frame[], width: number, he
     background: task.background,
     ffmpegPath: task.ffmpegPath,
     square: task.square,
+    compact: task.compact,
   });
   return { ok: true, ...r, durationMs };
 }

@@ -28,7 +28,7 @@ export async function encodeVideo(frames: Frames, o: VideoEncodeOptions): Promis
       ? // VP9 with an alpha plane, constant quality. "good" at speed 2 makes the bytes of ffmpeg's default
         // (speed 1) at the same PSNR in three quarters of its time; speed 4 made a quarter more bytes, realtime
         // twice the bytes (BENCHMARKS.md): bytes are what Telegram limits.
-        ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-b:v', '0', '-crf', String(Math.round(60 - o.quality * 0.4)), '-deadline', 'good', '-cpu-used', '2', '-row-mt', '1', '-tile-columns', '1', '-f', 'webm']
+        ['-c:v', 'libvpx-vp9', '-pix_fmt', 'yuva420p', '-b:v', '0', '-crf', String(Math.round(60 - o.quality * 0.4)), '-deadline', 'good', '-cpu-used', '2', '-row-mt', '1', '-tile-columns', '1', '-threads', '2', '-f', 'webm']
       : ['-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(Math.round(51 - (o.quality * 33) / 100)), '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4'];
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${o.width}x${o.height}`, '-framerate', String(fps), '-i', 'pipe:0', '-an', ...codec, '-y', out];
   const { child, exit, reason } = runFfmpeg(o.ffmpegPath, args);

@@ -6,6 +6,8 @@ export interface WebpFrameOptions {
   width: number;
   height: number;
   quality: number;
+  /** libwebp's method (0-6); EFFORT unless a benchmark compares others. */
+  effort?: number;
 }
 
 /** One frame of the animation as libwebp produced it: its bitstream chunks and where it goes on the canvas. */
@@ -23,7 +25,8 @@ interface EncodedFrame {
 // libwebp's lossless alpha plane costs more than the colour planes at 512 px; alpha quality 80 cut a frame
 // from ~20 to ~14 ms with no change in PSNR of the composite (bench/ and BENCHMARKS.md).
 const ALPHA_QUALITY = 80;
-// Effort 2 encodes as fast as 0 here and gives files ~40 % smaller.
+// Effort 2 encodes as fast as 0 here and gives files ~40 % smaller; 4 gives a fifth fewer bytes again for
+// 2.2-2.4 times the time, which would give back the speed lead (bench:webp-choices, BENCHMARKS.md).
 const EFFORT = 2;
 
 /**
@@ -35,13 +38,13 @@ const EFFORT = 2;
  */
 export async function encodeAnimatedWebp(frames: Frames, opts: WebpFrameOptions): Promise<{ data: Buffer; frames: number }> {
   const { width, height } = opts;
-  const done = await encodeChanges(frames, width, height, (pixels, r) => encodeRect(pixels, r, opts.quality));
+  const done = await encodeChanges(frames, width, height, (pixels, r) => encodeRect(pixels, r, opts.quality, opts.effort ?? EFFORT));
   return { data: mux(done.map(({ rect, delayMs, encoded }) => ({ ...rect, ...encoded, durationMs: delayMs })), width, height), frames: done.length };
 }
 
-async function encodeRect(pixels: Uint8Array, r: Rect, quality: number): Promise<Omit<EncodedFrame, keyof Rect | 'durationMs'>> {
+async function encodeRect(pixels: Uint8Array, r: Rect, quality: number, effort: number): Promise<Omit<EncodedFrame, keyof Rect | 'durationMs'>> {
   const still = await sharp(pixels, { raw: { width: r.width, height: r.height, channels: 4 } })
-    .webp({ quality, alphaQuality: ALPHA_QUALITY, effort: EFFORT })
+    .webp({ quality, alphaQuality: ALPHA_QUALITY, effort })
     .toBuffer();
   return bitstream(still);
 }
