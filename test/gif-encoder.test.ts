@@ -39,15 +39,18 @@ function thresholded(px: Uint8Array): Buffer {
 }
 
 test('encodeGif: libvips composes every frame exactly, though later frames are drawn as changed rectangles over the canvas and pixels that turn clear are disposed of', async () => {
-  // The square moves (uncovering pixels that must turn clear), stays put once (merged), jumps, changes colour.
-  const source = [frame(30, 5, [200, 40, 90]), frame(33, 8, [200, 40, 90]), frame(33, 8, [200, 40, 90]), frame(50, 30, [200, 40, 90]), frame(50, 30, [20, 160, 60]), frame(0, 30, [20, 160, 60])];
-  const delays = [100, 50, 30, 40, 20, 60];
+  // The square moves (uncovering pixels that must turn clear), stays put once (merged), jumps, changes
+  // colour, stays while a pixel elsewhere changes (so the frame's changes do not cover the square, which
+  // the next frame clears: the frame must still be grown over it and disposed of), and jumps again.
+  const dot = (px: Uint8Array) => (px.set([0, 0, 255, 255], (2 * W + 20) * 4), px);
+  const source = [frame(30, 5, [200, 40, 90]), frame(33, 8, [200, 40, 90]), frame(33, 8, [200, 40, 90]), frame(50, 30, [200, 40, 90]), frame(50, 30, [20, 160, 60]), dot(frame(50, 30, [20, 160, 60])), frame(0, 30, [20, 160, 60])];
+  const delays = [100, 50, 30, 40, 20, 30, 60];
   const sample = Buffer.concat(source);
   const { data, frames } = await encodeGif(source.map((rgba, i) => ({ rgba: rgba.slice(), delayMs: delays[i] })), new Uint8Array(sample), { width: W, height: H, alpha: 'threshold' });
-  assert.equal(frames, 5);
+  assert.equal(frames, 6);
   const out = await pages(data);
-  assert.deepEqual(out.delays, [100, 80, 40, 20, 60], 'the repeated frame lengthened the one before');
-  const shown = [0, 1, 3, 4, 5].map((k) => thresholded(source[k]));
+  assert.deepEqual(out.delays, [100, 80, 40, 20, 30, 60], 'the repeated frame lengthened the one before');
+  const shown = [0, 1, 3, 4, 5, 6].map((k) => thresholded(source[k]));
   out.rgba.forEach((rgba, k) => assert.ok(rgba.equals(shown[k]), `page ${k} differs from its source frame`));
 });
 

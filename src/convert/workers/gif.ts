@@ -85,17 +85,27 @@ export async function encodeGif(frames: Frames, sample: Uint8Array, opts: GifOpt
 function drawnArea(canvas: Uint8Array, frame: Uint8Array, next: Uint8Array, width: number, height: number, clear: number): { rect: Rect; clears: boolean } {
   let [left, top, right, bottom] = [width, height, -1, -1];
   let clears = false;
-  for (let y = 0, i = 0; y < height; y++) {
-    for (let x = 0; x < width; x++, i++) {
-      const clearing = next[i] === clear && frame[i] !== clear;
-      if (canvas[i] === frame[i] && !clearing) continue;
-      clears ||= clearing;
-      if (x < left) left = x;
-      if (x > right) right = x;
-      if (y < top) top = y;
-      bottom = y;
-    }
+  const look = (i: number) => {
+    const clearing = next[i] === clear && frame[i] !== clear;
+    if (canvas[i] === frame[i] && !clearing) return;
+    clears ||= clearing;
+    const x = i % width;
+    const y = (i - x) / width;
+    if (x < left) left = x;
+    if (x > right) right = x;
+    if (y < top) top = y;
+    if (y > bottom) bottom = y;
+  };
+  // Four pixels at a time where the canvas, the frame and the next frame agree (most of a sticker): none
+  // of them is drawn or cleared. The arrays are fresh allocations, so 4-byte aligned.
+  const words = frame.length >> 2;
+  const [c32, f32, n32] = [canvas, frame, next].map((a) => new Uint32Array(a.buffer, a.byteOffset, words));
+  for (let j = 0; j < words; j++) {
+    const f = f32[j];
+    if (c32[j] === f && n32[j] === f) continue;
+    for (let i = j << 2, end = i + 4; i < end; i++) look(i);
   }
+  for (let i = words << 2; i < frame.length; i++) look(i);
   // Nothing to draw (the canvas already shows the frame): one kept pixel carries the frame's delay.
   if (right < 0) return { rect: { x: 0, y: 0, width: 1, height: 1 }, clears };
   return { rect: { x: left, y: top, width: right + 1 - left, height: bottom + 1 - top }, clears };

@@ -38,16 +38,24 @@ export function paletteIndexer(palette: number[][], withAlpha: boolean): (rgba: 
   return (rgba) => {
     const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length >> 2);
     const out = new Uint8Array(px.length);
+    // Flat art repeats a colour along a row: the last pixel's entry is taken without a lookup.
+    let last = -1;
+    let lastK = 0;
     for (let i = 0; i < px.length; i++) {
       const c = px[i];
-      if (withAlpha && c >>> 24 < 128) {
-        out[i] = clear;
+      if (c === last) {
+        out[i] = lastK;
         continue;
       }
-      const key = ((c & 0xfc) << 10) | ((c >> 4) & 0xfc0) | ((c >> 18) & 0x3f);
-      let k = cache[key];
-      if (k < 0) k = cache[key] = nearestEntry(palette, c & 0xff, (c >> 8) & 0xff, (c >> 16) & 0xff);
-      out[i] = k;
+      let k: number;
+      if (withAlpha && c >>> 24 < 128) k = clear;
+      else {
+        const key = ((c & 0xfc) << 10) | ((c >> 4) & 0xfc0) | ((c >> 18) & 0x3f);
+        k = cache[key];
+        if (k < 0) k = cache[key] = nearestEntry(palette, c & 0xff, (c >> 8) & 0xff, (c >> 16) & 0xff);
+      }
+      out[i] = lastK = k;
+      last = c;
     }
     return out;
   };
