@@ -70,9 +70,10 @@ function onCanvas(d: Decoded, rgba: Buffer, side: number): Buffer {
 
 /**
  * Mean PSNR of 12 frames spread over the output, each against rlottie's frame of the time it starts
- * showing (source frame k shows from k / fps) or a neighbour of it, whichever is closest: a frame is scored
- * against the source frame it stands for, so neither a lower frame rate (GIF's 50 fps) nor delays rounded to
- * whole milliseconds (33 for 33.3) count as error. Timing is reported apart: duration and shortest delay.
+ * showing, on the source's clock (the output's duration scaled to the source's), or a neighbour of it,
+ * whichever is closest: a frame is scored against the source frame it stands for, so neither a lower frame
+ * rate (GIF's 50 fps) nor delays rounded to whole milliseconds count as error. Timing is reported apart:
+ * duration and shortest delay.
  */
 async function score(d: Decoded, refDir: string, sourceFrames: number, sourceFps: number): Promise<number> {
   const samples = Math.min(12, d.frames.length);
@@ -81,7 +82,9 @@ async function score(d: Decoded, refDir: string, sourceFrames: number, sourceFps
   for (let s = 0; s < samples; s++) {
     const frame = d.frames[Math.floor(((s + 0.5) * d.frames.length) / samples)];
     const ours = onCanvas(d, frame.rgba, SIZE);
-    const k = Math.floor((frame.startMs * sourceFps) / 1000);
+    // On the source's clock: an output a little slower or faster throughout (the peer's WebP: 17 ms delays
+    // for 16.7) is compared frame for frame; its timing shows in the duration column.
+    const k = Math.floor((frame.startMs * sourceFrames) / d.durationMs);
     total += Math.max(...(await Promise.all([k - 1, k, k + 1].map(async (j) => psnr(ours, await reference(j))))));
   }
   return total / samples;
