@@ -18,6 +18,8 @@ import { handleErrors } from './error-handler.js';
 import { limitRate } from './rate-limit.js';
 import { observe, REQUEST_ID } from './observe.js';
 import { allowCrossOrigin, shedOverload } from './edge-guards.js';
+import { guardAccess } from './access-guard.js';
+import { checkCustomPresets } from './sticker/variant.js';
 import type { MetricsText } from './metrics.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { stickerRoutes } from './routes/stickers.js';
@@ -50,6 +52,7 @@ declare module 'fastify' {
 
 /** Builds the Fastify instance with every route and dependency; never listens. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  checkCustomPresets(config.customPresets, config.limits.maxOutputSize);
   const app = createServer(config, deps);
   const routes = collectRoutes(app);
   const parts = createParts(app, config, deps);
@@ -59,6 +62,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.decorate('metricsText', observe(app, config, parts, stats));
   handleErrors(app);
   await allowCrossOrigin(app, config);
+  await guardAccess(app, config);
   await shedOverload(app, config);
   await limitRate(app, config, parts.redis);
   await app.register(healthRoutes);

@@ -8,8 +8,9 @@ import { poolOptions, ThreadPool } from './convert/pool.js';
 import { loadCanvas } from './convert/render/lottie-web.js';
 import { AppError } from './errors.js';
 import { ConfigError, loadConfig, readEnvironment, RENDERERS, type Config, type RendererName } from './config.js';
-import { parseVariantQuery, resolveVariant } from './sticker/variant.js';
+import { checkCustomPresets, expandCustomPreset, parseVariantQuery, resolveVariant } from './sticker/variant.js';
 import { VideoConverter } from './convert/video.js';
+import { signedUrl } from './url-signing.js';
 
 const USAGE = `Usage:
   sticker-processor                       run the service (same as npm start)
@@ -17,6 +18,7 @@ const USAGE = `Usage:
                             [--fps N] [--quality N] [--background rrggbb] [--gif-alpha dither|threshold]
                             [--preset telegram|telegram_emoji|whatsapp|signal] [--renderer dotlottie|lottie-web]
                             [-o <file|dir>]
+  sticker-processor sign <path?query>    print the URL signed with URL_SIGNING_KEY's first key (signed URLs)
 
 Converts sticker files (TGS, Lottie JSON, WebP, WebM, PNG, JPEG, GIF) with the service's engine; needs no Telegram and no Redis.
 A directory is converted file by file into the -o directory (default: <dir>-converted), with progress on stderr.`;
@@ -61,6 +63,7 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
   let config: Config;
   try {
     config = loadConfig(readEnvironment());
+    checkCustomPresets(config.customPresets, config.limits.maxOutputSize);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     out.write(`${err.message}\n`);
@@ -81,7 +84,7 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
   }
   let q;
   try {
-    q = parseVariantQuery(query, config.limits.maxOutputSize);
+    q = parseVariantQuery(expandCustomPreset(query, config.customPresets), config.limits.maxOutputSize);
   } catch (err) {
     out.write(`${(err as Error).message}\n`);
     return 2;
@@ -140,10 +143,35 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
   return failed > 0 ? 1 : 0;
 }
 
+/** Prints a signed path and query for a sticker URL; exit code 2 for bad usage or no key. */
+export function signCommand(argv: string[], out: NodeJS.WriteStream = process.stdout, err: NodeJS.WriteStream = process.stderr): number {
+  if (argv.length !== 1 || !argv[0].startsWith('/')) {
+    err.write(`sign takes one path with its query, e.g. sticker-processor sign '/stickers/<file_id>?format=webp&size=256'\n`);
+    return 2;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    err.write(`${e.message}\n`);
+    return 2;
+  }
+  const key = config.access.signingKeys?.[0];
+  if (!key) {
+    err.write('URL_SIGNING_KEY is not set (in the environment or .env)\n');
+    return 2;
+  }
+  out.write(`${signedUrl(Buffer.from(key), argv[0])}\n`);
+  return 0;
+}
+
 if (require.main === module) {
   const [command, ...rest] = process.argv.slice(2);
   if (command === 'convert') {
     convertCommand(rest).then((code) => process.exit(code));
+  } else if (command === 'sign') {
+    process.exit(signCommand(rest));
   } else if (command === undefined || command === 'serve') {
     require('./main.js');
   } else {

@@ -17,7 +17,9 @@ const logLevel = oneOf(LOG_LEVELS, (v) => {
 const httpUrl = url(['http', 'https']);
 
 const cpus = availableParallelism();
-const SECRET_SETTINGS = new Set(['TELEGRAM_BOT_TOKEN', 'REDIS_PASSWORD', 'REDIS_URL', 'ADMIN_TOKEN']);
+const SECRET_SETTINGS = new Set(['TELEGRAM_BOT_TOKEN', 'REDIS_PASSWORD', 'REDIS_URL', 'ADMIN_TOKEN', 'URL_SIGNING_KEY', 'UPLOAD_TOKEN']);
+
+const MIN_SIGNING_KEY_LENGTH = 32;
 
 /** Defaults that code outside this file falls back on too (the pool, built without a Config in tests). */
 export const DEFAULT_LIMITS = { maxLottieDimension: 4096, maxFrames: 1800 } as const;
@@ -99,6 +101,10 @@ const schema = {
   OVERLOAD_MAX_HEAP_MB: number(0, 1_000_000).default(0),
   SHUTDOWN_TIMEOUT_SEC: number(0.1, 3600).optional(),
   ADMIN_TOKEN: text({ min: 16 }).optional(),
+  URL_SIGNING_KEY: text({ trim: true }).optional(),
+  ONLY_PRESETS: boolean.default(false),
+  UPLOAD_TOKEN: text({ min: 16 }).optional(),
+  CUSTOM_PRESETS: text({ trim: true }).optional(),
 };
 
 /** Every environment variable the service reads (config.env.example and the README list each one). */
@@ -158,6 +164,14 @@ export type Config = Readonly<{
   rateLimit: Readonly<{ enabled: boolean; max: number; windowMs: number; conversions: number; failOpen: boolean; workers: number }>;
   trustProxy: boolean;
   adminToken: string | undefined;
+  /**
+   * keys: with URL signing on, a sticker URL must carry sig made with one of them (several during a
+   * rotation; the first signs, in the CLI). onlyPresets: output options only by a preset's name.
+   * uploadToken: POST /convert needs it as a bearer token; with signing on and no token, uploads are off.
+   */
+  access: Readonly<{ signingKeys: readonly string[] | undefined; onlyPresets: boolean; uploadToken: string | undefined }>;
+  /** Operator-defined presets: a name for a fixed set of output options (CUSTOM_PRESETS). */
+  customPresets: CustomPresets;
   /** port: serve /metrics on this port only (not on the service's). */
   metrics: Readonly<{ enabled: boolean; port: number | undefined }>;
   accessLog: boolean;
@@ -218,6 +232,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.SERVER_HEADERS_TIMEOUT_SEC > e.SERVER_REQUEST_TIMEOUT_SEC) {
     throw new ConfigError(`Invalid configuration: SERVER_HEADERS_TIMEOUT_SEC=${e.SERVER_HEADERS_TIMEOUT_SEC} exceeds SERVER_REQUEST_TIMEOUT_SEC=${e.SERVER_REQUEST_TIMEOUT_SEC}`);
   }
+  const signingKeys = e.URL_SIGNING_KEY ? e.URL_SIGNING_KEY.split(',').map((k) => k.trim()).filter(Boolean) : undefined;
+  // A short key is guessable offline from one signed URL; the key itself is never echoed.
+  if (signingKeys?.some((k) => k.length < MIN_SIGNING_KEY_LENGTH)) {
+    throw new ConfigError(`Invalid configuration: URL_SIGNING_KEY=<hidden>: expected comma-separated keys of at least ${MIN_SIGNING_KEY_LENGTH} characters each`);
+  }
+  const customPresets = customPresetList(e.CUSTOM_PRESETS ?? '');
   const threads = e.MAX_PROCESS_WORKERS ?? Math.max(1, Math.round(cpus / workers));
   const sec = 1000;
   const apiBaseUrl = stripSlashes(e.TELEGRAM_API_BASE_URL);
@@ -298,6 +318,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     trustProxy: e.TRUST_PROXY,
     adminToken: e.ADMIN_TOKEN || undefined,
+    customPresets,
+    access: { signingKeys: signingKeys?.length ? signingKeys : undefined, onlyPresets: e.ONLY_PRESETS, uploadToken: e.UPLOAD_TOKEN || undefined },
     metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
     accessLog: e.ACCESS_LOG,
     docsEnabled: e.DOCS_ENABLED,
@@ -306,6 +328,29 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     // Past the longest deadline by default, so a request under way is answered before its worker exits.
     shutdownTimeoutMs: (e.SHUTDOWN_TIMEOUT_SEC ?? Math.max(e.ENDPOINT_TIMEOUT_SEC, e.CONVERSION_TIMEOUT_SEC) + 5) * sec,
   });
+}
+
+/** Operator-defined presets: a name standing for a fixed set of output options (its query, as in a URL). */
+export type CustomPresets = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+const CUSTOM_PRESET_NAME = /^[a-z0-9_]{1,32}$/;
+
+/**
+ * CUSTOM_PRESETS, `name=query;name=query` (`thumb=format=webp&size=128`): names and queries read here; the
+ * options are checked as a request's are, at start (sticker/variant.ts checkCustomPresets), since this
+ * file loads no request parsing.
+ */
+function customPresetList(text: string): CustomPresets {
+  const presets: Record<string, Record<string, string>> = {};
+  for (const item of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+    const at = item.indexOf('=');
+    const name = at < 0 ? item : item.slice(0, at);
+    if (!CUSTOM_PRESET_NAME.test(name) || presets[name]) {
+      throw new ConfigError(`Invalid configuration: CUSTOM_PRESETS: "${name}" is ${presets[name] ? 'given twice' : 'not a preset name (a-z, 0-9 and _, up to 32)'}`);
+    }
+    presets[name] = Object.fromEntries(new URLSearchParams(at < 0 ? '' : item.slice(at + 1)));
+  }
+  return presets;
 }
 
 /** process.env overlaid on a `.env` file in the working directory, if one exists (real env wins). */

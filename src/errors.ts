@@ -55,6 +55,9 @@ export const errors = {
   internal: def('INTERNAL', 500, () => 'Internal Server Error'),
   adminDisabled: def('ADMIN_DISABLED', 403, () => 'Cache administration is disabled: set ADMIN_TOKEN on the server'),
   unauthorized: def('UNAUTHORIZED', 401, () => 'Missing or wrong bearer token'),
+  invalidSignature: def('INVALID_SIGNATURE', 403, (why: string) => `This server serves signed URLs only (URL_SIGNING_KEY): ${why}`),
+  presetRequired: def('PRESET_REQUIRED', 403, (names: string) => `This server serves named presets only (ONLY_PRESETS): give preset alone (${names}), or no output options`),
+  uploadsDisabled: def('UPLOADS_DISABLED', 403, () => 'POST /convert is off on this server: URL signing is on and no UPLOAD_TOKEN is set'),
   rateLimited: def('RATE_LIMITED', 429, (max: number, window: string) => `Rate limit exceeded: ${max} requests per ${window}; retry later`),
   conversionsLimited: def(
     'CONVERSIONS_LIMITED',

@@ -7,6 +7,11 @@ import { ConfigError, loadConfig, readEnvironment, type Config } from './config.
 let config: Config;
 try {
   config = loadConfig(readEnvironment());
+  // Custom presets are checked as requests are, by the request parser (loaded only when there are some).
+  if (Object.keys(config.customPresets).length > 0) {
+    const { checkCustomPresets } = require('./sticker/variant.js') as typeof import('./sticker/variant.js');
+    checkCustomPresets(config.customPresets, config.limits.maxOutputSize);
+  }
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(`${err.message}\n`);

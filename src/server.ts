@@ -33,7 +33,7 @@ async function serveMetrics(text: MetricsText, host: string, port: number): Prom
 
 /** One serving process: build the app, listen, and close gracefully on SIGTERM/SIGINT. */
 export async function startServer(config: Config, stats?: StatsCollector, bus?: Bus): Promise<FastifyInstance> {
-  const logger = createLogger({ level: config.server.logLevel, secrets: [config.telegram.botToken, config.redis?.password, config.adminToken] });
+  const logger = createLogger({ level: config.server.logLevel, secrets: [config.telegram.botToken, config.redis?.password, config.adminToken, config.access.uploadToken, ...(config.access.signingKeys ?? [])] });
   const app = await buildApp(config, { logger, stats, bus });
   // RENDERER=lottie-web needs node-canvas, an optional package built from source: refuse to start without it
   // (checked in a pool thread, where the renderer lives).

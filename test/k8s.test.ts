@@ -20,7 +20,7 @@ test('the Kubernetes manifests match the code: variable names, ports, probe path
 
   const names = new Set(settingNames);
   for (const key of [...Object.keys(cm.data), ...Object.keys(secret.stringData)]) assert.ok(names.has(key), `${key} is a setting the service reads`);
-  assert.deepEqual(Object.keys(secret.stringData).sort(), ['ADMIN_TOKEN', 'REDIS_PASSWORD', 'TELEGRAM_BOT_TOKEN']);
+  assert.deepEqual(Object.keys(secret.stringData).sort(), ['ADMIN_TOKEN', 'REDIS_PASSWORD', 'TELEGRAM_BOT_TOKEN', 'UPLOAD_TOKEN', 'URL_SIGNING_KEY']);
   const config = loadConfig({ ...cm.data, TELEGRAM_BOT_TOKEN: '1:token-for-the-manifest-test', ADMIN_TOKEN: 'admin-token-0123456789abcdef' });
 
   const pod = deploy.spec.template;

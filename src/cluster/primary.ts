@@ -35,7 +35,7 @@ interface SlotWorker {
  * in a row before listening) it logs the cause once and exits 1, so a supervisor sees a failure.
  */
 export function runPrimary(config: Config): void {
-  const log = primaryLog(config.server.logLevel, [config.telegram.botToken, config.redis?.password, config.adminToken]);
+  const log = primaryLog(config.server.logLevel, [config.telegram.botToken, config.redis?.password, config.adminToken, config.access.uploadToken, ...(config.access.signingKeys ?? [])]);
   servePrimaryStats();
   relayBusEvents();
   const slots = new Map<Worker, SlotWorker>();

@@ -11,6 +11,8 @@ export interface RouteDoc {
   params?: Record<string, string>;
   /** The sticker query (format, size, ...), described by the schema that validates it. */
   variantQuery?: true;
+  /** Served by signed URL when URL_SIGNING_KEY is set: the `sig` query parameter. */
+  signed?: true;
   /** The body, by content type: its description. */
   body?: { description: string; types: string[] };
   /** 2xx and 3xx answers: status → description and content types. */
@@ -45,25 +47,27 @@ export const API_ROUTES: Record<string, RouteDoc> = {
     tag: 'stickers',
     params: fileIdParam,
     variantQuery: true,
+    signed: true,
     ok: {
       200: { description: 'The sticker, or the requested variant', types: STICKER_TYPES, stickerHeaders: true },
       304: { description: 'If-None-Match matches the ETag' },
     },
-    errors: [errors.invalidFileId, ...telegramErrors, ...conversionErrors, errors.rateLimited, errors.internal],
+    errors: [errors.invalidFileId, ...telegramErrors, ...conversionErrors, errors.invalidSignature, errors.presetRequired, errors.rateLimited, errors.internal],
     rateLimited: true,
   },
   'POST /convert': {
     summary: 'Convert an uploaded sticker file',
     description:
       'The body is a sticker file (TGS, Lottie JSON, WebP, WebM, PNG, JPEG, GIF; the format is read from the bytes) or a multipart form whose first file ' +
-      'field is one. Same query and headers as GET /stickers/{fileId}; nothing is cached. Off with UPLOAD_ENABLED=false.',
+      'field is one. Same query and headers as GET /stickers/{fileId}; nothing is cached. Off with UPLOAD_ENABLED=false. With UPLOAD_TOKEN it needs ' +
+      'Authorization: Bearer UPLOAD_TOKEN; with URL_SIGNING_KEY and no UPLOAD_TOKEN it is off (403).',
     tag: 'stickers',
     variantQuery: true,
     body: { description: 'The file, or a multipart/form-data form holding it', types: ['application/octet-stream', 'multipart/form-data'] },
     ok: { 200: { description: 'The converted file', types: STICKER_TYPES, stickerHeaders: true } },
     errors: [
       errors.emptyUpload, errors.badMultipart, errors.uploadAborted, errors.uploadTimeout, errors.uploadTooSlow, errors.fileTooBig,
-      errors.uploadsBusy, ...conversionErrors, errors.rateLimited, errors.internal,
+      errors.uploadsBusy, ...conversionErrors, errors.unauthorized, errors.uploadsDisabled, errors.presetRequired, errors.rateLimited, errors.internal,
     ], // prettier-ignore
     rateLimited: true,
   },

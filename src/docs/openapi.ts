@@ -75,6 +75,10 @@ function operation(doc: RouteDoc, queryProperties: Record<string, Record<string,
       parameters.push({ name, in: 'query', required: false, description, schema: rest });
     }
   }
+  if (doc.signed) {
+    const description = 'With URL_SIGNING_KEY: base64url HMAC-SHA256 of the path and the other parameters sorted by name (see README, Signed URLs)';
+    parameters.push({ name: 'sig', in: 'query', required: false, description, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } });
+  }
   const responses: Record<string, unknown> = {};
   const headers = (sticker: boolean) => {
     const all = { ...(sticker ? STICKER_HEADERS : {}), ...(doc.rateLimited ? RATE_LIMIT_HEADERS : {}) };

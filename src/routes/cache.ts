@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
 import type { ProcessStats } from '../stats.js';
+import { bearerMatches } from '../bearer.js';
 import { errors } from '../errors.js';
 import { validateFileId } from '../sticker/service.js';
 
@@ -41,9 +41,7 @@ export async function cacheRoutes(app: FastifyInstance): Promise<void> {
   const token = app.config.adminToken ? Buffer.from(app.config.adminToken) : undefined;
   const authorize = (req: FastifyRequest) => {
     if (!token) throw errors.adminDisabled();
-    const given = Buffer.from(/^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '');
-    // Constant-time comparison: the token must not leak through response timing.
-    if (given.length !== token.length || !timingSafeEqual(given, token)) throw errors.unauthorized();
+    if (!bearerMatches(req.headers.authorization, token)) throw errors.unauthorized();
   };
 
   // A static path wins over a parametric one in the router, so "all" is never taken for a file id.

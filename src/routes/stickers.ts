@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { validateFileId, type Served } from '../sticker/service.js';
-import { parseVariantQuery, resolveVariant, withAutoFormat, type VariantQuery } from '../sticker/variant.js';
+import { expandCustomPreset, parseVariantQuery, resolveVariant, withAutoFormat, type VariantQuery } from '../sticker/variant.js';
 import type { StickerEntry } from '../model/entry.js';
 import { acceptsGzip, entryHeaders, send } from './respond.js';
 
@@ -31,7 +31,7 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
     const qs = url.slice(url.indexOf('?') + 1);
     let q = queries.get(qs);
     if (q === undefined) {
-      q = parseVariantQuery(query, maxOutput);
+      q = parseVariantQuery(expandCustomPreset(query as Record<string, unknown>, config.customPresets), maxOutput);
       if (queries.size >= 1000) queries.clear();
       queries.set(qs, q);
     }

@@ -1,3 +1,4 @@
+import { ConfigError, type CustomPresets } from '../config.js';
 import { errors } from '../errors.js';
 import { acceptedNames } from '../accept.js';
 import type { StickerEntry } from '../model/entry.js';
@@ -172,6 +173,39 @@ const WHITE: [number, number, number] = [255, 255, 255];
 
 /** The query's options that shape a converted output (a stored sticker takes none of them). */
 const outputOptions = (q: VariantQuery) => (['size', 'frame', 'fps', 'quality', 'background', 'gif_alpha'] as const).filter((k) => q[k] !== undefined);
+
+/** Every query parameter that chooses the output (what ONLY_PRESETS allows only `preset` of). */
+export const OUTPUT_PARAMETERS = ['format', 'size', 'frame', 'fps', 'quality', 'background', 'gif_alpha', 'preset'] as const;
+
+/** The query with a custom preset's name replaced by its options; like a platform preset, it is given alone. */
+export function expandCustomPreset(query: Record<string, unknown>, custom: CustomPresets): Record<string, unknown> {
+  const name = query.preset;
+  if (typeof name !== 'string' || !Object.hasOwn(custom, name)) return query;
+  const other = OUTPUT_PARAMETERS.filter((p) => p !== 'preset' && query[p] !== undefined);
+  if (other.length > 0) throw errors.impossibleFormat(`preset ${name} chooses the output; give it without ${other.join(', ')}`);
+  const { preset: _named, ...rest } = query;
+  return { ...rest, ...custom[name] };
+}
+
+/**
+ * The operator's presets checked as requests are: each name not a platform preset's, each query made of
+ * output options a request could give. Throws a ConfigError naming what is wrong (at start).
+ */
+export function checkCustomPresets(custom: CustomPresets, maxOutputSize: number): void {
+  for (const [name, options] of Object.entries(custom)) {
+    const fail = (why: string) => {
+      throw new ConfigError(`Invalid configuration: CUSTOM_PRESETS: preset ${name}: ${why}`);
+    };
+    if ((PRESET_NAMES as readonly string[]).includes(name)) fail('the name is a platform preset\'s');
+    const unknown = Object.keys(options).filter((k) => !(OUTPUT_PARAMETERS as readonly string[]).includes(k));
+    if (unknown.length > 0 || Object.keys(options).length === 0) fail(`give output options (${OUTPUT_PARAMETERS.join(', ')})${unknown.length ? `, not ${unknown.join(', ')}` : ''}`);
+    try {
+      parseVariantQuery(options, maxOutputSize);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
+}
 
 const GIF_MAX_FPS = 50;
 
