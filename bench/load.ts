@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { signedUrl } from '../src/url-signing.js';
 import { FakeTelegram } from '../test/fake-telegram.js';
 import { fixtures, median, medianRun, pct, stickerFiles, stop, treeRssKiB, waitFor, wrk, type WrkResult } from './lib.js';
 
@@ -11,7 +12,7 @@ import { fixtures, median, medianRun, pct, stickerFiles, stop, treeRssKiB, waitF
  * bare node:http cluster serving the same bytes (the machine's ceiling), both driven by wrk.
  * Each scenario alternates service and bare runs BENCH_REPEATS times and reports medians (the machine is shared
  * and noisy, so single runs mislead). Env: BENCH_DURATION (wrk -d, default 10s), BENCH_CONNECTIONS
- * (default "64,1000"), BENCH_WORKERS (2), BENCH_REPEATS (3).
+ * (default "64,1000"), BENCH_WORKERS (2), BENCH_REPEATS (3), BENCH_SIGN (1: signed URLs on and every path signed).
  */
 const root = join(__dirname, '..', '..');
 const duration = process.env.BENCH_DURATION ?? '10s';
@@ -20,6 +21,8 @@ const workers = Number(process.env.BENCH_WORKERS ?? 2);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const tgsFiles = stickerFiles();
 const ids = tgsFiles.map((_, i) => `CAACAgIAAxkBAAEbench${i}`);
+const signingKey = process.env.BENCH_SIGN ? 'bench-signing-key-0123456789abcdef' : undefined;
+const sticker = (id: string) => (signingKey ? signedUrl(Buffer.from(signingKey), `/stickers/${id}`) : `/stickers/${id}`);
 
 async function main() {
   const fake = await new FakeTelegram().start();
@@ -37,6 +40,8 @@ async function main() {
       // BENCH_LOG_LEVEL=info measures the access log as a deployment writes it (to /dev/null here).
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
       NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS ?? '',
+      // BENCH_SIGN=1: signed URLs on, every path signed (the hit path with its HMAC check).
+      ...(signingKey && { URL_SIGNING_KEY: signingKey }),
     },
     stdio: ['ignore', process.env.BENCH_LOG_LEVEL ? 'ignore' : 'inherit', 'inherit'],
   });
@@ -58,7 +63,7 @@ async function main() {
       const id = `CAACAgIAAxkBAAEcold${kind}${round}`;
       fake.add(id, { data: readFileSync(join(fixtures, tgsFiles[round % tgsFiles.length])) });
       const t0 = performance.now();
-      const r = await request(`${base}/stickers/${id}`, { dispatcher: agent, headers });
+      const r = await request(`${base}${sticker(id)}`, { dispatcher: agent, headers });
       await r.body.dump();
       if (r.statusCode !== 200) throw new Error(`cold miss answered ${r.statusCode}`);
       cold[kind].push(performance.now() - t0);
@@ -69,7 +74,7 @@ async function main() {
   // Warm the memory tier of every worker (fresh connections land on each worker in turn).
   for (let i = 0; i < workers * 4; i++) {
     for (const id of ids) for (const h of [{ 'accept-encoding': 'gzip' }, {}]) {
-      const r = await request(`${base}/stickers/${id}`, { headers: h, reset: true });
+      const r = await request(`${base}${sticker(id)}`, { headers: h, reset: true });
       await r.body.dump();
     }
   }
@@ -85,7 +90,7 @@ async function main() {
   for (const connections of connectionSets) {
     for (const spread of spreads) {
       for (const gzip of encodings) {
-        const paths = ids.slice(0, spread).map((id) => `/stickers/${id}`);
+        const paths = ids.slice(0, spread).map(sticker);
         const svcRuns: WrkResult[] = [];
         const ceilRuns: WrkResult[] = [];
         for (let r = 0; r < repeats; r++) {
