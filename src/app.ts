@@ -8,6 +8,7 @@ import type { Converter } from './convert/converter.js';
 import type { MemoryCache } from './cache/memory.js';
 import type { TelegramClient } from './telegram/client.js';
 import type { StickerService } from './sticker/service.js';
+import type { StickerSets } from './sticker/sets.js';
 import type { StickerEntry } from './model/entry.js';
 import { localStats, type ProcessStats, type StatsCollector } from './stats.js';
 import type { RedisTier } from './redis/tier.js';
@@ -27,6 +28,7 @@ import { healthRoutes } from './routes/health.js';
 import { formatRoutes } from './routes/formats.js';
 import { cacheRoutes } from './routes/cache.js';
 import { convertRoutes } from './routes/convert.js';
+import { setRoutes } from './routes/sets.js';
 import { collectRoutes, docsRoutes } from './routes/docs.js';
 
 export type { AppDeps };
@@ -35,6 +37,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     config: Config;
     stickers: StickerService;
+    sets: StickerSets;
     pool: ThreadPool;
     converter: Converter;
     telegram: TelegramClient | undefined;
@@ -71,6 +74,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(metricsRoutes);
   await app.register(stickerRoutes);
   await app.register(convertRoutes);
+  await app.register(setRoutes);
   await app.register(docsRoutes, { routes });
   // Fastify runs this after its own server close, which waits for the requests under way (the shutdown
   // tests pin that), so the pool, the Telegram client and Redis never close under an answered request.
@@ -108,6 +112,7 @@ function createServer(config: Config, deps: AppDeps): FastifyInstance {
 function decorate(app: FastifyInstance, config: Config, parts: Parts, stats: StatsCollector): void {
   app.decorate('config', config);
   app.decorate('stickers', parts.stickers);
+  app.decorate('sets', parts.sets);
   app.decorate('pool', parts.pool);
   app.decorate('converter', parts.converter);
   app.decorate('telegram', parts.telegram);

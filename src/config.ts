@@ -105,6 +105,7 @@ const schema = {
   ONLY_PRESETS: boolean.default(false),
   UPLOAD_TOKEN: text({ min: 16 }).optional(),
   CUSTOM_PRESETS: text({ trim: true }).optional(),
+  STICKER_SET_TTL_SEC: number(0, 86_400).default(300),
 };
 
 /** Every environment variable the service reads (config.env.example and the README list each one). */
@@ -155,7 +156,8 @@ export type Config = Readonly<{
   /** renderer: the Lottie renderer the pool threads use (lottie-web needs the optional node-canvas). */
   /** idleTimeoutMs: a thread with no task for this long exits (the next task starts one). */
   pool: Readonly<{ threads: number; queueMax: number; renderer: RendererName; idleTimeoutMs: number }>;
-  cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number }>;
+  /** setTtlMs: how long a worker keeps a sticker set's listing (getStickerSet). */
+  cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number; setTtlMs: number }>;
   /** The disk tier, shared by every worker of the host; undefined when DISK_CACHE_ENABLED=false. */
   disk: DiskConfig | undefined;
   /** Undefined when no Redis is configured (or REDIS_ENABLED=false): the in-process tier works alone. */
@@ -280,6 +282,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ttlSeconds: Math.round(e.CACHE_TTL_DAYS * 86400),
       memoryBytes: mib(e.MEMORY_CACHE_MB),
       filePathTtlMs: 55 * 60 * sec, // Telegram promises a file_path for at least an hour
+      setTtlMs: e.STICKER_SET_TTL_SEC * sec,
     },
     disk: e.DISK_CACHE_ENABLED
       ? {

@@ -11,6 +11,7 @@ import { CoordinatedFetch } from './cache/coordinated-fetch.js';
 import { TelegramClient } from './telegram/client.js';
 import { TelegramGate } from './telegram/gate.js';
 import { TelegramFiles } from './telegram/files.js';
+import { StickerSets } from './sticker/sets.js';
 import { StickerService } from './sticker/service.js';
 import type { StickerEntry } from './model/entry.js';
 import type { RedisTier } from './redis/tier.js';
@@ -39,6 +40,7 @@ export interface Parts {
   memoryCache: MemoryCache<StickerEntry>;
   converter: Converter;
   stickers: StickerService;
+  sets: StickerSets;
   /** The memory POST /convert bodies may hold in this process. */
   uploads: UploadBudget;
   close(): Promise<void>;
@@ -133,6 +135,7 @@ export function createParts(app: FastifyInstance, config: Config, deps: AppDeps)
     memoryCache,
     converter,
     stickers,
+    sets: new StickerSets({ telegram, ttlMs: config.cache.setTtlMs, endpointTimeoutMs: config.limits.endpointTimeoutMs }),
     uploads: new UploadBudget(config.upload.maxInflightBytes),
     async close() {
       for (const close of owned.reverse()) await close();

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 
 /**
- * A real HTTP server speaking the Bot API's getFile and file download, with the documented shapes
+ * A real HTTP server speaking the Bot API's getFile, getStickerSet and file download, with the documented shapes
  * ({ ok:false, error_code, description, parameters:{ retry_after } }) and injectable faults.
  */
 export interface FakeFile {
@@ -23,7 +23,9 @@ export type Fault =
 
 export class FakeTelegram {
   readonly files = new Map<string, FakeFile>();
-  readonly calls = { getFile: 0, download: 0 };
+  readonly calls = { getFile: 0, download: 0, getStickerSet: 0 };
+  /** Sticker sets by name, as getStickerSet's result (the Bot API's shape: name, title, sticker_type, stickers). */
+  readonly sets = new Map<string, Record<string, unknown>>();
   getMeCalls = 0;
   /** Answer 401 to everything, as Telegram does for a revoked token. */
   revoked = false;
@@ -81,6 +83,7 @@ export class FakeTelegram {
   resetCounts(): void {
     this.calls.getFile = 0;
     this.calls.download = 0;
+    this.calls.getStickerSet = 0;
     this.maxInFlight = 0;
     this.callTimes.length = 0;
   }
@@ -105,6 +108,15 @@ export class FakeTelegram {
       const url = new URL(req.url ?? '/', 'http://x');
       const api = /^\/bot([^/]+)\/getFile$/.exec(url.pathname);
       const dl = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+      const set = /^\/bot([^/]+)\/getStickerSet$/.exec(url.pathname);
+      if (set) {
+        this.calls.getStickerSet++;
+        await this.#pause(this.delayMs);
+        if (set[1] !== this.token || this.revoked) return json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
+        const found = this.sets.get(url.searchParams.get('name') ?? '');
+        if (!found) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: STICKERSET_INVALID' });
+        return json(res, 200, { ok: true, result: found });
+      }
       if (api) {
         this.calls.getFile++;
         if (await this.#fault(this.faults.getFile.shift(), res)) return;

@@ -67,7 +67,7 @@ export function buildOpenApi(registered: RegisteredRoute[], opts: { version: str
 function operation(doc: RouteDoc, queryProperties: Record<string, Record<string, unknown>>): Record<string, unknown> {
   const parameters: unknown[] = [];
   for (const [name, description] of Object.entries(doc.params ?? {})) {
-    parameters.push({ name, in: 'path', required: true, description, schema: { type: 'string', pattern: FILE_ID.source } });
+    parameters.push({ name, in: 'path', required: true, description, schema: { type: 'string', ...(name === 'fileId' && { pattern: FILE_ID.source }) } });
   }
   if (doc.variantQuery) {
     for (const [name, schema] of Object.entries(queryProperties)) {

@@ -4,6 +4,7 @@ import { Deadline, sleep } from '../deadline.js';
 import { TOKEN_CHECK_TIMEOUT_MS, TOKEN_RECHECK_MS } from '../limits.js';
 import type { TelegramGate } from './gate.js';
 import type { TelegramFile } from '../model/telegram-file.js';
+import { parseStickerSet, type StickerSet } from '../model/sticker-set.js';
 
 export interface TelegramClientOptions {
   botToken: string;
@@ -92,9 +93,19 @@ export class TelegramClient {
   }
 
   getFile(fileId: string, deadline: Deadline): Promise<TelegramFile> {
-    const url = `${this.#opts.apiBaseUrl}/bot${this.#opts.botToken}/getFile?file_id=${encodeURIComponent(fileId)}`;
+    return this.#call('getFile', { file_id: fileId }, deadline, parseFile, () => this.counters.getFileCalls++);
+  }
+
+  /** A sticker set by name (getStickerSet); an unknown name is Telegram's 400 STICKERSET_INVALID. */
+  getStickerSet(name: string, deadline: Deadline): Promise<StickerSet> {
+    return this.#call('getStickerSet', { name }, deadline, (r) => parseStickerSet(r, (why) => errors.telegramUnavailable(`getStickerSet returned ${why}`)));
+  }
+
+  /** One Bot API method by GET, with retries: its parsed result, or the failure as the service's error. */
+  #call<T>(method: string, params: Record<string, string>, deadline: Deadline, parse: (result: unknown) => T, count?: () => void): Promise<T> {
+    const url = `${this.#opts.apiBaseUrl}/bot${this.#opts.botToken}/${method}?${new URLSearchParams(params).toString()}`;
     return this.#withRetries(deadline, async (signal) => {
-      this.counters.getFileCalls++;
+      count?.();
       const res = await request(url, { dispatcher: this.#opts.dispatcher, signal, method: 'GET' });
       const text = (await readCapped(res.body, MAX_API_BODY)).toString('utf8');
       let body: ApiReply;
@@ -102,13 +113,13 @@ export class TelegramClient {
         body = JSON.parse(text) as ApiReply;
       } catch {
         if (res.statusCode >= 500) throw new Transient(`HTTP ${res.statusCode} from Telegram`);
-        throw errors.telegramUnavailable(`getFile answered HTTP ${res.statusCode} with a body that is not JSON`);
+        throw errors.telegramUnavailable(`${method} answered HTTP ${res.statusCode} with a body that is not JSON`);
       }
       if (body.ok === true) {
         this.#rejectedAt = 0;
-        return parseFile(body.result);
+        return parse(body.result);
       }
-      return this.#apiFailure(res.statusCode, body);
+      return this.#apiFailure(res.statusCode, body, method);
     });
   }
 
@@ -143,7 +154,7 @@ export class TelegramClient {
     return errors.telegramAuth();
   }
 
-  #apiFailure(status: number, body: ApiReply): never {
+  #apiFailure(status: number, body: ApiReply, method: string): never {
     const code = typeof body.error_code === 'number' ? body.error_code : status;
     const description = this.redact(String(body.description ?? `HTTP ${status}`));
     if (code === 429) throw new RetryAfter(Number(body.parameters?.retry_after) || 1);
@@ -151,7 +162,7 @@ export class TelegramClient {
     if (code >= 500) throw new Transient(`HTTP ${code} from Telegram`);
     if (code === 400 && /file is too big/i.test(description)) throw errors.fileTooBig(this.#opts.maxFileBytes, 'Telegram refuses files over 20 MB to bots');
     if (code === 400) throw errors.telegramBadRequest(description);
-    throw errors.telegramUnavailable(`getFile answered ${code}`);
+    throw errors.telegramUnavailable(`${method} answered ${code}`);
   }
 
   async #withRetries<T>(deadline: Deadline, attempt: (signal: AbortSignal) => Promise<T>): Promise<T> {
