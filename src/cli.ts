@@ -11,6 +11,7 @@ import { ConfigError, loadConfig, readEnvironment, RENDERERS, type Config, type 
 import { checkCustomPresets, expandCustomPreset, parseVariantQuery, resolveVariant } from './sticker/variant.js';
 import { VideoConverter } from './convert/video.js';
 import { signedUrl } from './url-signing.js';
+import { extensionFor } from './formats.js';
 
 const USAGE = `Usage:
   sticker-processor                       run the service (same as npm start)
@@ -23,7 +24,6 @@ const USAGE = `Usage:
 Converts sticker files (TGS, Lottie JSON, WebP, WebM, PNG, JPEG, GIF) with the service's engine; needs no Telegram and no Redis.
 A directory is converted file by file into the -o directory (default: <dir>-converted), with progress on stderr.`;
 
-const EXTENSIONS: Record<string, string> = { lottie: 'json', original: 'tgs', png: 'png', apng: 'apng', webp: 'webp', gif: 'gif', mp4: 'mp4', tgs: 'tgs', jpeg: 'jpg', webm: 'webm' };
 
 function isRenderer(name: string): name is RendererName {
   return (RENDERERS as readonly string[]).includes(name);
@@ -121,7 +121,7 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
           const stored = await converter.stored(readFileSync(file), basename(file), true);
           const spec = resolveVariant(q, stored, limits.maxOutputSize);
           const result = spec.kind === 'as-stored' ? stored : await converter.convert(stored, spec);
-          const ext = EXTENSIONS[result.output] ?? 'bin';
+          const ext = extensionFor(result.output);
           const target = outDir ? join(outDir, `${basename(file, extname(file))}.${ext}`) : (output ?? `${file.slice(0, file.length - extname(file).length)}.${ext}`);
           writeFileSync(target, result.plain ?? result.gzip!);
           const fit = result.preset ? `, ${result.preset.name} preset ${result.preset.fit}: ${[result.preset.quality && `quality ${result.preset.quality}`, result.preset.fps && `${result.preset.fps} fps`, `${result.preset.size} px`].filter(Boolean).join(', ')}` : '';

@@ -106,6 +106,9 @@ const schema = {
   UPLOAD_TOKEN: text({ min: 16 }).optional(),
   CUSTOM_PRESETS: text({ trim: true }).optional(),
   STICKER_SET_TTL_SEC: number(0, 86_400).default(300),
+  MAX_SET_STICKERS: integer(1, 10_000).default(200),
+  ARCHIVE_TIMEOUT_SEC: number(1, 86_400).default(300),
+  ARCHIVE_CONCURRENCY: integer(1, 64).default(1),
 };
 
 /** Every environment variable the service reads (config.env.example and the README list each one). */
@@ -158,6 +161,8 @@ export type Config = Readonly<{
   pool: Readonly<{ threads: number; queueMax: number; renderer: RendererName; idleTimeoutMs: number }>;
   /** setTtlMs: how long a worker keeps a sticker set's listing (getStickerSet). */
   cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number; setTtlMs: number }>;
+  /** Set archives: most stickers in a set served as one, its deadline, its stickers converted at once. */
+  archive: Readonly<{ maxStickers: number; timeoutMs: number; concurrency: number }>;
   /** The disk tier, shared by every worker of the host; undefined when DISK_CACHE_ENABLED=false. */
   disk: DiskConfig | undefined;
   /** Undefined when no Redis is configured (or REDIS_ENABLED=false): the in-process tier works alone. */
@@ -322,6 +327,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxy: e.TRUST_PROXY,
     adminToken: e.ADMIN_TOKEN || undefined,
     customPresets,
+    archive: { maxStickers: e.MAX_SET_STICKERS, timeoutMs: e.ARCHIVE_TIMEOUT_SEC * sec, concurrency: e.ARCHIVE_CONCURRENCY },
     access: { signingKeys: signingKeys?.length ? signingKeys : undefined, onlyPresets: e.ONLY_PRESETS, uploadToken: e.UPLOAD_TOKEN || undefined },
     metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
     accessLog: e.ACCESS_LOG,

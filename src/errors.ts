@@ -26,6 +26,7 @@ export const errors = {
   fileNotFound: def('FILE_NOT_FOUND', 404, (description: string) => `File not found at Telegram: ${description}`),
   invalidSetName: def('INVALID_SET_NAME', 400, (why: string) => `Invalid sticker set: ${why}`),
   setNotFound: def('STICKER_SET_NOT_FOUND', 404, (name: string) => `Telegram has no sticker set named ${name}`),
+  setTooLarge: def('SET_TOO_LARGE', 422, (count: number, max: number) => `The set has ${count} stickers; an archive takes at most ${max} (MAX_SET_STICKERS)`),
   fileTooBig: def('FILE_TOO_BIG', 413, (limitBytes: number, detail: string) => `File is too big (${detail}); the limit is ${limitBytes} bytes`),
   lottieTooLarge: def('LOTTIE_TOO_LARGE', 413, (limitBytes: number) => `The sticker is too large once decompressed: its Lottie JSON exceeds ${limitBytes} bytes (MAX_LOTTIE_BYTES)`),
   unsupportedFormat: def('UNSUPPORTED_FORMAT', 422, (what: string) => `Unsupported file format: ${what}`),

@@ -56,3 +56,8 @@ export const supportedFormats = {
   notes:
     'TGS is served as Lottie JSON by default; clients sending Accept-Encoding: gzip receive the original gzip bytes with Content-Encoding: gzip. format=png renders one frame (size, frame, background); format=webp, gif, apng, webm and mp4 the whole animation (size, fps, quality, background, gif_alpha) of a TGS or an animated WebP/GIF/APNG, with the source timing. Video stickers convert through ffmpeg to mp4, webp, gif, apng or png (first frame), with size, fps, quality and background. webm and mp4 of a still image are 400s; format=apng of a still is its PNG. Other formats pass through unchanged by default.',
 } as const;
+
+const EXTENSIONS: Record<string, string> = { lottie: 'json', original: 'tgs', png: 'png', apng: 'apng', webp: 'webp', gif: 'gif', mp4: 'mp4', tgs: 'tgs', jpeg: 'jpg', webm: 'webm' };
+
+/** The file extension for an output format (the CLI's files, an archive's entries). */
+export const extensionFor = (output: string): string => EXTENSIONS[output] ?? 'bin';

@@ -23,7 +23,8 @@ export type Fault =
 
 export class FakeTelegram {
   readonly files = new Map<string, FakeFile>();
-  readonly calls = { getFile: 0, download: 0, getStickerSet: 0 };
+  readonly calls = { getFile: 0, download: 0 };
+  getStickerSetCalls = 0;
   /** Sticker sets by name, as getStickerSet's result (the Bot API's shape: name, title, sticker_type, stickers). */
   readonly sets = new Map<string, Record<string, unknown>>();
   getMeCalls = 0;
@@ -37,8 +38,8 @@ export class FakeTelegram {
   delayMs = 0;
   inFlight = 0;
   maxInFlight = 0;
-  /** Called as each call arrives, before any answer: lets a test act while a request is under way. */
-  onCall?: () => void;
+  /** Called as each call arrives (with its path), before any answer and before it is counted: lets a test act while a request is under way. */
+  onCall?: (path: string) => void;
   #server: Server;
   #sockets = new Set<Socket>();
   #pathGeneration = 0;
@@ -83,7 +84,7 @@ export class FakeTelegram {
   resetCounts(): void {
     this.calls.getFile = 0;
     this.calls.download = 0;
-    this.calls.getStickerSet = 0;
+    this.getStickerSetCalls = 0;
     this.maxInFlight = 0;
     this.callTimes.length = 0;
   }
@@ -102,7 +103,7 @@ export class FakeTelegram {
     }
     this.inFlight++;
     this.callTimes.push(Date.now());
-    this.onCall?.();
+    this.onCall?.(req.url ?? '/');
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       const url = new URL(req.url ?? '/', 'http://x');
@@ -110,7 +111,7 @@ export class FakeTelegram {
       const dl = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
       const set = /^\/bot([^/]+)\/getStickerSet$/.exec(url.pathname);
       if (set) {
-        this.calls.getStickerSet++;
+        this.getStickerSetCalls++;
         await this.#pause(this.delayMs);
         if (set[1] !== this.token || this.revoked) return json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
         const found = this.sets.get(url.searchParams.get('name') ?? '');

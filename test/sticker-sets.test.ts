@@ -1,6 +1,14 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import sharp from 'sharp';
+import { request } from 'undici';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
 import { setName } from '../src/sticker/sets.js';
 
@@ -52,7 +60,7 @@ describe('GET /sticker-sets/:name', () => {
     const [a, b] = await Promise.all([t.app.inject({ url: `/sticker-sets/${link}` }), t.app.inject({ url: '/sticker-sets/TestSet_by_fakebot' })]);
     assert.deepEqual([a.statusCode, b.statusCode], [200, 200]);
     assert.equal(a.json().name, 'TestSet_by_fakebot');
-    assert.equal(t.fake.calls.getStickerSet, 0, 'kept from the first test');
+    assert.equal(t.fake.getStickerSetCalls, 0, 'kept from the first test');
   });
 
   test('an unknown set is a 404 STICKER_SET_NOT_FOUND; a malformed name or link a 400 INVALID_SET_NAME, before Telegram', async () => {
@@ -65,7 +73,7 @@ describe('GET /sticker-sets/:name', () => {
       assert.equal(res.statusCode, 400, bad);
       assert.equal(res.json().code, 'INVALID_SET_NAME', bad);
     }
-    assert.equal(t.fake.calls.getStickerSet, 0);
+    assert.equal(t.fake.getStickerSetCalls, 0);
   });
 });
 
@@ -91,4 +99,101 @@ test('with URL signing on, the listing needs a signature and its URLs come signe
   } finally {
     await t.close();
   }
+});
+
+/** The entries of a ZIP as Info-ZIP's unzip lists them, and one entry's bytes. */
+function unzip(zip: Buffer): { names: string[]; read: (name: string) => Buffer } {
+  const file = join(mkdtempSync(join(tmpdir(), 'sp-zip-')), 'a.zip');
+  writeFileSync(file, zip);
+  const list = spawnSync('unzip', ['-Z1', file], { encoding: 'utf8' });
+  assert.equal(list.status, 0, list.stderr);
+  const test = spawnSync('unzip', ['-tq', file], { encoding: 'utf8' });
+  assert.equal(test.status, 0, `unzip -t: ${test.stdout}${test.stderr}`);
+  return { names: list.stdout.trim().split('\n'), read: (name) => spawnSync('unzip', ['-p', file, name], { maxBuffer: 1 << 28 }).stdout };
+}
+
+describe('GET /sticker-sets/:name/archive', { skip: spawnSync('unzip', ['-v']).status === 0 ? undefined : 'unzip is not installed (apt-get install unzip)' }, () => {
+  let t: TestApp;
+  // Five members: a TGS, a static WebP, a corrupt "TGS" (gzip of garbage), one Telegram does not know, a TGS.
+  const members = [
+    { id: fid('a_tgs'), data: fixture('sticker_05.tgs'), emoji: '😀' },
+    { id: fid('a_webp'), data: fixture('static_webp_800x600.webp'), emoji: 'a/b' },
+    { id: fid('a_bad'), data: gzipSync(Buffer.from('{"not": "lottie"')), emoji: '💥' },
+    { id: fid('a_gone'), data: undefined, emoji: '👻' },
+    { id: fid('a_tiny'), data: fixture('tiny_512_1s.tgs'), emoji: undefined },
+  ];
+  const setOf = (name: string) => ({
+    name,
+    title: 'Archive',
+    sticker_type: 'regular',
+    stickers: members.map((m, i) => ({ file_id: m.id, file_unique_id: `uniq${i}`, width: 512, height: 512, is_animated: true, is_video: false, ...(m.emoji && { emoji: m.emoji }) })),
+  });
+  before(async () => {
+    t = await buildTestApp({ MAX_SET_STICKERS: '5' });
+    t.fake.sets.set('Archive', setOf('Archive'));
+    t.fake.sets.set('TooBig', { ...setOf('TooBig'), stickers: [...setOf('TooBig').stickers, setOf('TooBig').stickers[0]] });
+    for (const m of members) if (m.data) t.fake.add(m.id, { data: m.data });
+  });
+  after(() => t.close());
+
+  test('a ZIP of every sticker converted, named <index>_<emoji or id>.<ext>; the hostile and the missing ones listed in manifest.json, the rest delivered', async () => {
+    const res = await t.app.inject({ url: '/sticker-sets/Archive/archive?format=webp&size=64' });
+    assert.equal(res.statusCode, 200, res.payload);
+    assert.equal(res.headers['content-type'], 'application/zip');
+    assert.match(String(res.headers['content-disposition']), /attachment; filename="Archive.zip"/);
+    const zip = unzip(res.rawPayload);
+    assert.deepEqual(zip.names.sort(), ['0_😀.webp', '1_ab.webp', '4_uniq4.webp', 'manifest.json']);
+    for (const name of ['0_😀.webp', '1_ab.webp', '4_uniq4.webp']) {
+      const m = await sharp(zip.read(name)).metadata();
+      assert.equal(m.format, 'webp', name);
+      assert.ok(Math.max(m.width ?? 0, m.pageHeight ?? m.height ?? 0) === 64, `${name}: ${m.width}x${m.height}`);
+    }
+    const manifest = JSON.parse(zip.read('manifest.json').toString());
+    assert.deepEqual(manifest.delivered.map((d: { index: number }) => d.index), [0, 1, 4]);
+    assert.deepEqual(manifest.failed.map((f: { index: number; code: string }) => [f.index, f.code]), [[2, 'CORRUPT_STICKER'], [3, 'TELEGRAM_BAD_REQUEST']]);
+    assert.deepEqual(manifest.query, { format: 'webp', size: '64' });
+  });
+
+  test('without options each sticker as stored (TGS as Lottie JSON); a set over MAX_SET_STICKERS is a 422', async () => {
+    const res = await t.app.inject({ url: '/sticker-sets/Archive/archive' });
+    const zip = unzip(res.rawPayload);
+    assert.ok(zip.names.includes('0_😀.json') && zip.names.includes('1_ab.webp'), zip.names.join(', '));
+    assert.equal(JSON.parse(zip.read('0_😀.json').toString()).fr, 60);
+    const big = await t.app.inject({ url: '/sticker-sets/TooBig/archive?format=webp' });
+    assert.equal(big.statusCode, 422);
+    assert.equal(big.json().code, 'SET_TOO_LARGE');
+    assert.equal((await t.app.inject({ url: '/sticker-sets/Archive/archive?format=jpeg' })).statusCode, 400);
+  });
+
+  test('a client that hangs up mid-archive stops the work: the stickers after it are never fetched', { timeout: 60_000 }, async () => {
+    // Stickers no earlier test has fetched: each needs its getFile.
+    const ids = [0, 1, 2, 3].map((i) => fid(`hangup${i}`));
+    ids.forEach((id) => t.fake.add(id, { data: fixture('tiny_512_1s.tgs') }));
+    t.fake.sets.set('Hangup', { name: 'Hangup', title: 'Hangup', sticker_type: 'regular', stickers: ids.map((id, i) => ({ file_id: id, file_unique_id: `h${i}`, width: 512, height: 512, is_animated: true, is_video: false })) });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (t.app.server.address() as AddressInfo).port;
+    t.fake.resetCounts();
+    // The second sticker's getFile waits for the test: the client leaves while it is held.
+    let release!: () => void;
+    t.fake.faults.getFile.push({ kind: 'delay', ms: 0 }, { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
+    const done = new Promise<string>((resolve) => {
+      const push = t.logs.push.bind(t.logs);
+      t.logs.push = (...lines: string[]) => {
+        for (const l of lines) if (l.includes('archive done')) resolve(l);
+        return push(...lines);
+      };
+    });
+    // The second getFile (its fault holds it) has arrived.
+    let getFiles = 0;
+    const held = new Promise<void>((resolve) => (t.fake.onCall = (path) => /\/getFile\?/.test(path) && ++getFiles === 2 && resolve()));
+    const res = await request(`http://127.0.0.1:${port}/sticker-sets/Hangup/archive?format=png&size=32`);
+    await held;
+    res.body.destroy();
+    await new Promise<void>((resolve) => res.body.once('close', resolve));
+    release();
+    const summary = JSON.parse(await done);
+    t.fake.onCall = undefined;
+    assert.equal(summary.stopped, true);
+    assert.equal(t.fake.calls.getFile, 2, 'no sticker after the one under way when the client left');
+  });
 });

@@ -318,7 +318,7 @@ describe('GET /stickers/:fileId — one fetch for many askers', () => {
       const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/stickers/${fid('slowhot')}`;
       t.fake.add(fid('slowhot'), { data: PNG });
       t.fake.faults.getFile.push({ kind: 'hold', until: new Promise<void>((r) => (release = r)) });
-      const getFileArrived = new Promise<void>((r) => (t.fake.onCall = r));
+      const getFileArrived = new Promise<void>((r) => (t.fake.onCall = () => r()));
       const serverSawHangUp = new Promise<void>((r) => t.app.server.once('request', (_req, res) => res.once('close', () => r())));
 
       // The first asker starts the fetch, then gives up: its connection is gone before Telegram answers.

@@ -83,6 +83,20 @@ export const API_ROUTES: Record<string, RouteDoc> = {
     errors: [errors.invalidSetName, errors.setNotFound, ...telegramErrors, errors.invalidSignature, errors.rateLimited, errors.internal],
     rateLimited: true,
   },
+  'GET /sticker-sets/{name}/archive': {
+    summary: 'A whole sticker set as a ZIP, in the format the query asks for',
+    description:
+      'Streamed as it is built: each sticker through the normal path (caches, Telegram, the engine), ARCHIVE_CONCURRENCY at a time, named ' +
+      '<index>_<emoji or file_unique_id>.<ext>, then manifest.json listing what was delivered and what failed and why. Same query as GET /stickers/{fileId}. ' +
+      'A client that disconnects stops the work; ARCHIVE_TIMEOUT_SEC bounds it (stickers not reached are listed as failed).',
+    tag: 'stickers',
+    params: { name: 'A set name (letters, digits, _; up to 64) or a t.me/addstickers/<name> link' },
+    variantQuery: true,
+    signed: true,
+    ok: { 200: { description: 'The archive', types: ['application/zip'] } },
+    errors: [errors.invalidSetName, errors.setNotFound, errors.setTooLarge, errors.badParameter, errors.impossibleFormat, ...telegramErrors, errors.invalidSignature, errors.presetRequired, errors.rateLimited, errors.internal],
+    rateLimited: true,
+  },
   'GET /health': {
     summary: 'Liveness',
     description: 'Touches no dependency: { status: "ok", pid, uptimeSec }.',

@@ -1,8 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { errors } from '../errors.js';
+import { streamArchive } from '../sticker/archive.js';
+import { serveVariant } from '../sticker/serve.js';
 import { setName } from '../sticker/sets.js';
+import { expandCustomPreset, parseVariantQuery } from '../sticker/variant.js';
 import { signedUrl } from '../url-signing.js';
 
 /**
+ * GET /sticker-sets/:name/archive: the whole set as a ZIP, streamed as each sticker is made (sticker/archive.ts).
  * GET /sticker-sets/:name: a set's listing (getStickerSet), each sticker with ready-made URLs of this
  * service for it and its thumbnail (signed when URL signing is on, so a page can use them as they are).
  */
@@ -33,5 +38,34 @@ export async function setRoutes(app: FastifyInstance): Promise<void> {
         thumbnail_url: s.thumbnailFileId ? url(s.thumbnailFileId) : null,
       })),
     };
+  });
+
+  const { stickers, config } = app;
+  const { maxStickers, timeoutMs, concurrency } = config.archive;
+  const maxOutputSize = config.limits.maxOutputSize;
+  app.get<{ Params: { name: string } }>('/sticker-sets/:name/archive', async (req, reply) => {
+    const raw = (req.query ?? {}) as Record<string, unknown>;
+    const { sig: _sig, ...options } = raw;
+    const q = parseVariantQuery(expandCustomPreset(options, config.customPresets), maxOutputSize);
+    const plain = Object.values(q).every((v) => v === undefined);
+    const set = await app.sets.get(setName(req.params.name), performance.now());
+    if (set.stickers.length > maxStickers) throw errors.setTooLarge(set.stickers.length, maxStickers);
+    // The archive stops starting stickers when the client leaves or ARCHIVE_TIMEOUT_SEC passes.
+    const left = new AbortController();
+    reply.raw.on('close', () => reply.raw.writableFinished || left.abort());
+    const stop = AbortSignal.any([left.signal, AbortSignal.timeout(timeoutMs)]);
+    const limit = app.limitConversion;
+    const member = async (fileId: string) => {
+      const startedAt = performance.now();
+      const served = plain
+        ? await stickers.fetch(fileId, false, startedAt)
+        : (await serveVariant(stickers, fileId, q, { gzip: false, startedAt, accept: req.headers.accept, maxOutputSize, beforeConvert: limit && (() => limit(req)) })).served;
+      return { body: served.body, output: served.entry.output };
+    };
+    reply.header('content-type', 'application/zip');
+    reply.header('content-disposition', `attachment; filename="${set.name}.zip"`);
+    reply.header('cache-control', 'no-store');
+    const onDone = (counts: { delivered: number; failed: number; stopped: boolean }) => req.log.info({ set: set.name, ...counts }, 'archive done');
+    return reply.send(streamArchive(set, member, { concurrency, stop, query: options, onDone }));
   });
 }

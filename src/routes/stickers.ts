@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { validateFileId, type Served } from '../sticker/service.js';
-import { expandCustomPreset, parseVariantQuery, resolveVariant, withAutoFormat, type VariantQuery } from '../sticker/variant.js';
+import { expandCustomPreset, parseVariantQuery, type VariantQuery } from '../sticker/variant.js';
+import { serveVariant } from '../sticker/serve.js';
 import type { StickerEntry } from '../model/entry.js';
 import { acceptsGzip, entryHeaders, send } from './respond.js';
 
@@ -39,21 +40,17 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
   };
 
   const variantAndRespond = async (reply: FastifyReply, fileId: string, gzip: boolean, query: VariantQuery, started: number) => {
-    let q = query;
-    // The stored sticker first (cache, Redis or Telegram): the variant is made from it.
-    const base = await stickers.fetch(fileId, true, started);
-    if (q.format === 'auto') {
-      // The answer depends on Accept, so shared caches must key on it.
-      reply.header('vary', 'Accept');
-      q = withAutoFormat(q, reply.request.headers.accept, base.entry.original);
-    }
-    const spec = resolveVariant(q, base.entry, maxOutput);
-    if (spec.kind === 'as-stored') {
-      respond(reply, await stickers.asStored(fileId, base, gzip, started), fileId, started);
-      return;
-    }
     const limit = app.limitConversion;
-    respond(reply, await stickers.variant(fileId, base.entry, spec, started, limit && (() => limit(reply.request))), fileId, started);
+    const { served, auto } = await serveVariant(stickers, fileId, query, {
+      gzip,
+      startedAt: started,
+      accept: reply.request.headers.accept,
+      maxOutputSize: maxOutput,
+      beforeConvert: limit && (() => limit(reply.request)),
+    });
+    // format=auto: the answer depends on Accept, so shared caches must key on it.
+    if (auto) reply.header('vary', 'Accept');
+    respond(reply, served, fileId, started);
   };
 
   // Not async on purpose: a cache hit is answered synchronously, without a promise or a microtask.
