@@ -49,13 +49,10 @@ export function streamArchive(
     },
   });
   zip.outputStream.pipe(out);
+  // One listener for the whole archive (one per wait would pile up on a slow reader).
+  o.stop.addEventListener('abort', () => wake?.(), { once: true });
   const caughtUp = async () => {
-    while (ahead > ARCHIVE_AHEAD_BYTES && !o.stop.aborted) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        o.stop.addEventListener('abort', () => resolve(), { once: true });
-      });
-    }
+    while (ahead > ARCHIVE_AHEAD_BYTES && !o.stop.aborted) await new Promise<void>((resolve) => (wake = resolve));
   };
   const worker = async () => {
     while (next < set.stickers.length) {
