@@ -8,7 +8,7 @@ import { poolOptions, ThreadPool } from './convert/pool.js';
 import { loadCanvas } from './convert/render/lottie-web.js';
 import { AppError } from './errors.js';
 import { ConfigError, loadConfig, readEnvironment, RENDERERS, type Config, type RendererName } from './config.js';
-import { checkCustomPresets, expandCustomPreset, parseVariantQuery, resolveVariant } from './sticker/variant.js';
+import { checkCustomPresets, parseRequestQuery, resolveVariant } from './sticker/variant.js';
 import { VideoConverter } from './convert/video.js';
 import { signedUrl } from './url-signing.js';
 import { extensionFor } from './formats.js';
@@ -84,7 +84,7 @@ export async function convertCommand(argv: string[], out: NodeJS.WriteStream = p
   }
   let q;
   try {
-    q = parseVariantQuery(expandCustomPreset(query, config.customPresets), config.limits.maxOutputSize);
+    q = parseRequestQuery(query, config.customPresets, config.limits.maxOutputSize);
   } catch (err) {
     out.write(`${(err as Error).message}\n`);
     return 2;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Deadline } from '../deadline.js';
 import { errors } from '../errors.js';
-import { expandCustomPreset, parseVariantQuery, resolveVariant, withAutoFormat, type VariantQuery } from '../sticker/variant.js';
+import { parseRequestQuery, resolveVariant, withAutoFormat, type VariantQuery } from '../sticker/variant.js';
 import { acceptsGzip, entryHeaders, send } from './respond.js';
 import { readUpload, type Upload } from '../upload/read.js';
 
@@ -30,7 +30,7 @@ export async function convertRoutes(app: FastifyInstance): Promise<void> {
     let q: VariantQuery;
     try {
       // A bad query or an exhausted budget is refused before the body is read.
-      q = parseVariantQuery(expandCustomPreset(req.query as Record<string, unknown>, app.config.customPresets), maxOutputSize);
+      q = parseRequestQuery(req.query, app.config.customPresets, maxOutputSize);
       await app.limitConversion?.(req);
       upload = await readUpload(req.raw, uploadLimits, budget);
     } catch (err) {

@@ -3,7 +3,7 @@ import { errors } from '../errors.js';
 import { streamArchive } from '../sticker/archive.js';
 import { serveVariant } from '../sticker/serve.js';
 import { setName } from '../sticker/sets.js';
-import { expandCustomPreset, parseVariantQuery } from '../sticker/variant.js';
+import { parseRequestQuery } from '../sticker/variant.js';
 import { signedUrl } from '../url-signing.js';
 
 /**
@@ -46,7 +46,7 @@ export async function setRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { name: string } }>('/sticker-sets/:name/archive', async (req, reply) => {
     const raw = (req.query ?? {}) as Record<string, unknown>;
     const { sig: _sig, ...options } = raw;
-    const q = parseVariantQuery(expandCustomPreset(options, config.customPresets), maxOutputSize);
+    const q = parseRequestQuery(options, config.customPresets, maxOutputSize);
     const plain = Object.values(q).every((v) => v === undefined);
     const set = await app.sets.get(setName(req.params.name), performance.now());
     if (set.stickers.length > maxStickers) throw errors.setTooLarge(set.stickers.length, maxStickers);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { validateFileId, type Served } from '../sticker/service.js';
-import { expandCustomPreset, parseVariantQuery, type VariantQuery } from '../sticker/variant.js';
+import { parseRequestQuery, type VariantQuery } from '../sticker/variant.js';
 import { serveVariant } from '../sticker/serve.js';
 import type { StickerEntry } from '../model/entry.js';
 import { acceptsGzip, entryHeaders, send } from './respond.js';
@@ -32,7 +32,7 @@ export async function stickerRoutes(app: FastifyInstance): Promise<void> {
     const qs = url.slice(url.indexOf('?') + 1);
     let q = queries.get(qs);
     if (q === undefined) {
-      q = parseVariantQuery(expandCustomPreset(query as Record<string, unknown>, config.customPresets), maxOutput);
+      q = parseRequestQuery(query, config.customPresets, maxOutput);
       if (queries.size >= 1000) queries.clear();
       queries.set(qs, q);
     }

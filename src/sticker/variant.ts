@@ -171,11 +171,17 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
 
 const WHITE: [number, number, number] = [255, 255, 255];
 
-/** The query's options that shape a converted output (a stored sticker takes none of them). */
-const outputOptions = (q: VariantQuery) => (['size', 'frame', 'fps', 'quality', 'background', 'gif_alpha'] as const).filter((k) => q[k] !== undefined);
+/** The query parameters that shape a converted output (a stored sticker takes none of them). */
+const SHAPING = ['size', 'frame', 'fps', 'quality', 'background', 'gif_alpha'] as const;
+const outputOptions = (q: VariantQuery) => SHAPING.filter((k) => q[k] !== undefined);
 
 /** Every query parameter that chooses the output (what ONLY_PRESETS allows only `preset` of). */
-export const OUTPUT_PARAMETERS = ['format', 'size', 'frame', 'fps', 'quality', 'background', 'gif_alpha', 'preset'] as const;
+export const OUTPUT_PARAMETERS = ['format', ...SHAPING, 'preset'] as const;
+
+/** A request's query (or the CLI's options) as a VariantQuery, a custom preset's name replaced by its options first. */
+export function parseRequestQuery(query: unknown, custom: CustomPresets, maxOutputSize: number): VariantQuery {
+  return parseVariantQuery(expandCustomPreset((query ?? {}) as Record<string, unknown>, custom), maxOutputSize);
+}
 
 /** The query with a custom preset's name replaced by its options; like a platform preset, it is given alone. */
 export function expandCustomPreset(query: Record<string, unknown>, custom: CustomPresets): Record<string, unknown> {

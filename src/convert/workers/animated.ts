@@ -1,6 +1,6 @@
 import { withAnimation } from './animations.js';
 import { encodeAnimation } from './encode-animation.js';
-import { flattenOnto, sampledFrames, samplePixels, type Frame } from './frames.js';
+import { flattenOnto, samplePixels, type Frame } from './frames.js';
 import type { EncodeResult, RenderAnimTask } from '../messages.js';
 import type { LoadedAnimation } from '../render/renderer.js';
 
@@ -36,11 +36,7 @@ export function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
 
 /** The GIF palette's sample: pixels of frames spread over the animation. */
 function sampleFrames(anim: LoadedAnimation, frames: number[], bg?: [number, number, number]): Uint8Array {
-  const picked = sampledFrames(frames.length).map((i) => frames[i]);
-  const images = (function* () {
-    for (const f of lottieFrames(anim, picked, [], bg)) yield f.rgba;
-  })();
-  return samplePixels(images, picked.length, anim.width * anim.height);
+  return samplePixels(frames.length, anim.width * anim.height, (i) => (lottieFrames(anim, [frames[i]], [], bg).next().value as Frame).rgba);
 }
 
 /**

@@ -87,24 +87,21 @@ export function centred(rgba: Uint8Array, width: number, height: number, side: n
 const PALETTE_SAMPLE_PIXELS = 1 << 21;
 const PALETTE_SAMPLE_FRAMES = 16;
 
-/** Which of `count` frames the palette is sampled from: up to PALETTE_SAMPLE_FRAMES, evenly spread. */
-export function sampledFrames(count: number): number[] {
-  const n = Math.min(count, PALETTE_SAMPLE_FRAMES);
-  return Array.from({ length: n }, (_, i) => Math.floor((i * count) / n));
-}
-
 /**
- * A bag of pixels (RGBA, in a buffer of its own) for a palette: every stride-th pixel of each of `count`
- * images (taken one at a time, so they need not all be held), the stride chosen so there are at most PALETTE_SAMPLE_PIXELS in all, starting one pixel further in each image.
+ * A bag of pixels (RGBA, in a buffer of its own) for a palette, from up to PALETTE_SAMPLE_FRAMES of `count`
+ * frames evenly spread (`frame(i)` makes frame i, one at a time, so they need not all be held): every
+ * stride-th pixel of each, the stride chosen so there are at most PALETTE_SAMPLE_PIXELS in all, starting
+ * one pixel further in each frame.
  */
-export function samplePixels(images: Iterable<Uint8Array>, count: number, pixelsEach: number): Uint8Array {
-  const stride = Math.max(1, Math.ceil((count * pixelsEach) / PALETTE_SAMPLE_PIXELS));
-  const out = new Uint32Array(Math.ceil(pixelsEach / stride) * count);
+export function samplePixels(count: number, pixelsEach: number, frame: (i: number) => Uint8Array): Uint8Array {
+  const picked = Math.min(count, PALETTE_SAMPLE_FRAMES);
+  const stride = Math.max(1, Math.ceil((picked * pixelsEach) / PALETTE_SAMPLE_PIXELS));
+  const out = new Uint32Array(Math.ceil(pixelsEach / stride) * picked);
   let n = 0;
-  let k = 0;
-  for (const rgba of images) {
+  for (let k = 0; k < picked; k++) {
+    const rgba = frame(Math.floor((k * count) / picked));
     const px = new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length >> 2);
-    for (let i = k++ % stride; i < px.length && n < out.length; i += stride) out[n++] = px[i];
+    for (let i = k % stride; i < px.length && n < out.length; i += stride) out[n++] = px[i];
   }
   return new Uint8Array(out.buffer.slice(0, n * 4));
 }

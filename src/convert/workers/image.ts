@@ -5,7 +5,7 @@ import { MAX_ANIMATION_PIXELS, MAX_INPUT_PIXELS } from '../../limits.js';
 import { encodeAnimation } from './encode-animation.js';
 import { decodeVideo } from './video-decode.js';
 import { readApng } from '../png-chunks.js';
-import { atMostFps, flattenOnto, onBackground, sampledFrames, samplePixels, type Frame } from './frames.js';
+import { atMostFps, flattenOnto, onBackground, samplePixels, type Frame } from './frames.js';
 
 // Images (WebP, PNG, JPEG, GIF; animated WebP and GIF with every frame) converted, and encoded images read
 // back, by libvips.
@@ -110,12 +110,7 @@ async function convertApng(task: ImageTask, apng: { frames: number; delaysMs: nu
 async function encodeFrames(task: ImageTask, decoded: Frame[], width: number, height: number): Promise<EncodeResult> {
   const frames = task.source !== 'video' && task.fps ? atMostFps(decoded, task.fps) : decoded;
   const sample = () => {
-    const picked = sampledFrames(frames.length);
-    const out = samplePixels(
-      picked.map((k) => frames[k].rgba),
-      picked.length,
-      width * height,
-    );
+    const out = samplePixels(frames.length, width * height, (k) => frames[k].rgba);
     if (task.background) flattenOnto(out, task.background);
     return out;
   };
