@@ -32,7 +32,8 @@ export async function guardAccess(app: FastifyInstance, config: Config): Promise
     const at = req.url.indexOf('?');
     const path = at < 0 ? req.url : req.url.slice(0, at);
     const query = at < 0 ? '' : req.url.slice(at + 1);
-    const upload = path === '/convert' && req.method === 'POST';
+    // POST routes work on what the body names, which no URL signature covers: they take UPLOAD_TOKEN instead.
+    const upload = req.method === 'POST' && (path === '/convert' || path === '/stickers/combine');
     if (!upload && !SERVED.some((p) => path.startsWith(p))) return done();
     if (upload) {
       if (token && !bearerMatches(req.headers.authorization, token)) return done(errors.unauthorized());
@@ -44,7 +45,8 @@ export async function guardAccess(app: FastifyInstance, config: Config): Promise
       if (verified.size >= VERIFIED_URLS_MAX) verified.clear();
       verified.add(req.url);
     }
-    if (onlyPresets && query) {
+    // A grid's format, tile and columns shape a contact sheet, not a sticker variant.
+    if (onlyPresets && query && !path.endsWith('/grid')) {
       const params = new URLSearchParams(query);
       if (CHOOSERS.some((p) => params.has(p))) return done(errors.presetRequired(presets));
     }

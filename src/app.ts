@@ -29,6 +29,7 @@ import { formatRoutes } from './routes/formats.js';
 import { cacheRoutes } from './routes/cache.js';
 import { convertRoutes } from './routes/convert.js';
 import { setRoutes } from './routes/sets.js';
+import { gridRoutes } from './routes/grid.js';
 import { collectRoutes, docsRoutes } from './routes/docs.js';
 
 export type { AppDeps };
@@ -75,6 +76,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(stickerRoutes);
   await app.register(convertRoutes);
   await app.register(setRoutes);
+  await app.register(gridRoutes);
   await app.register(docsRoutes, { routes });
   // Fastify runs this after its own server close, which waits for the requests under way (the shutdown
   // tests pin that), so the pool, the Telegram client and Redis never close under an answered request.

@@ -109,6 +109,8 @@ const schema = {
   MAX_SET_STICKERS: integer(1, 10_000).default(200),
   ARCHIVE_TIMEOUT_SEC: number(1, 86_400).default(300),
   ARCHIVE_CONCURRENCY: integer(1, 64).default(1),
+  MAX_GRID_STICKERS: integer(1, 10_000).default(120),
+  MAX_GRID_PIXELS: integer(65_536, 268_435_456).default(16_777_216),
 };
 
 /** Every environment variable the service reads (config.env.example and the README list each one). */
@@ -163,6 +165,8 @@ export type Config = Readonly<{
   cache: Readonly<{ ttlSeconds: number; memoryBytes: number; filePathTtlMs: number; setTtlMs: number }>;
   /** Set archives: most stickers in a set served as one, its deadline, its stickers converted at once. */
   archive: Readonly<{ maxStickers: number; timeoutMs: number; concurrency: number }>;
+  /** Grids (a set's first frames, POST /stickers/combine): most stickers, most pixels. Tiles are made as an archive's stickers are. */
+  grid: Readonly<{ maxStickers: number; maxPixels: number }>;
   /** The disk tier, shared by every worker of the host; undefined when DISK_CACHE_ENABLED=false. */
   disk: DiskConfig | undefined;
   /** Undefined when no Redis is configured (or REDIS_ENABLED=false): the in-process tier works alone. */
@@ -328,6 +332,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminToken: e.ADMIN_TOKEN || undefined,
     customPresets,
     archive: { maxStickers: e.MAX_SET_STICKERS, timeoutMs: e.ARCHIVE_TIMEOUT_SEC * sec, concurrency: e.ARCHIVE_CONCURRENCY },
+    grid: { maxStickers: e.MAX_GRID_STICKERS, maxPixels: e.MAX_GRID_PIXELS },
     access: { signingKeys: signingKeys?.length ? signingKeys : undefined, onlyPresets: e.ONLY_PRESETS, uploadToken: e.UPLOAD_TOKEN || undefined },
     metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
     accessLog: e.ACCESS_LOG,

@@ -27,6 +27,8 @@ export const errors = {
   invalidSetName: def('INVALID_SET_NAME', 400, (why: string) => `Invalid sticker set: ${why}`),
   setNotFound: def('STICKER_SET_NOT_FOUND', 404, (name: string) => `Telegram has no sticker set named ${name}`),
   setTooLarge: def('SET_TOO_LARGE', 422, (count: number, max: number) => `The set has ${count} stickers; an archive takes at most ${max} (MAX_SET_STICKERS)`),
+  gridTooLarge: def('GRID_TOO_LARGE', 422, (why: string) => `The grid is too large: ${why}`),
+  badBody: def('INVALID_BODY', 400, (name: string, expected: string) => `Invalid JSON body field "${name}": ${expected}`),
   fileTooBig: def('FILE_TOO_BIG', 413, (limitBytes: number, detail: string) => `File is too big (${detail}); the limit is ${limitBytes} bytes`),
   lottieTooLarge: def('LOTTIE_TOO_LARGE', 413, (limitBytes: number) => `The sticker is too large once decompressed: its Lottie JSON exceeds ${limitBytes} bytes (MAX_LOTTIE_BYTES)`),
   unsupportedFormat: def('UNSUPPORTED_FORMAT', 422, (what: string) => `Unsupported file format: ${what}`),
@@ -60,7 +62,7 @@ export const errors = {
   unauthorized: def('UNAUTHORIZED', 401, () => 'Missing or wrong bearer token'),
   invalidSignature: def('INVALID_SIGNATURE', 403, (why: string) => `This server serves signed URLs only (URL_SIGNING_KEY): ${why}`),
   presetRequired: def('PRESET_REQUIRED', 403, (names: string) => `This server serves named presets only (ONLY_PRESETS): give preset alone (${names}), or no output options`),
-  uploadsDisabled: def('UPLOADS_DISABLED', 403, () => 'POST /convert is off on this server: URL signing is on and no UPLOAD_TOKEN is set'),
+  uploadsDisabled: def('UPLOADS_DISABLED', 403, () => 'POST /convert and /stickers/combine are off on this server: URL signing is on and no UPLOAD_TOKEN is set'),
   rateLimited: def('RATE_LIMITED', 429, (max: number, window: string) => `Rate limit exceeded: ${max} requests per ${window}; retry later`),
   conversionsLimited: def(
     'CONVERSIONS_LIMITED',

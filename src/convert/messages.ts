@@ -84,6 +84,18 @@ export interface RenderAnimTask {
   compact?: boolean;
 }
 
+/** Stickers' first frames (PNG, each within tile x tile; null for a cell left empty) as one grid image. */
+export interface GridTask {
+  kind: 'compose-grid';
+  tiles: Array<Uint8Array | null>;
+  tile: number;
+  columns: number;
+  format: 'webp' | 'png';
+  /** WebP's quality. */
+  quality: number;
+  background?: [number, number, number];
+}
+
 /** Width, height, frames and duration of an image (ffmpeg's output), read by libvips in a thread. */
 export interface ImageInfoTask {
   kind: 'image-info';
@@ -112,4 +124,4 @@ export type EncodeResult =
       tooLarge?: boolean;
     };
 
-export type PoolTask = DecodeTgsTask | RenderPngTask | ImageTask | RenderAnimTask | ImageInfoTask | CheckRendererTask;
+export type PoolTask = DecodeTgsTask | RenderPngTask | ImageTask | RenderAnimTask | ImageInfoTask | CheckRendererTask | GridTask;

@@ -4,7 +4,7 @@ import { errors } from '../errors.js';
 import { raceSignal } from '../deadline.js';
 import { DEFAULT_LIMITS, type Config, type RendererName } from '../config.js';
 import type { LottieInfo } from '../model/entry.js';
-import type { CheckRendererResult, DecodeTgsResult, EncodeResult, ImageInfoResult, ImageTask, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
+import type { CheckRendererResult, DecodeTgsResult, EncodeResult, GridTask, ImageInfoResult, ImageTask, PoolTask, RenderAnimTask, RenderPngTask } from './messages.js';
 
 
 type MakeTask = () => { task: PoolTask; transferList: ArrayBuffer[] };
@@ -131,6 +131,14 @@ export class ThreadPool {
     return this.#encoded(() => {
       const copy = new Uint8Array(data);
       return { task: { kind: 'convert-image', data: copy, maxFrames: this.#opts.maxFrames ?? DEFAULT_LIMITS.maxFrames, ...opts }, transferList: [copy.buffer as ArrayBuffer] };
+    }, signal);
+  }
+
+  /** Tiles (PNG) laid out in a grid as one WebP or PNG. The tiles are copied. Throws AppError (422, 503, 504). */
+  async composeGrid(tiles: Array<Uint8Array | undefined>, opts: Omit<GridTask, 'kind' | 'tiles'>, signal?: AbortSignal): Promise<Encoded> {
+    return this.#encoded(() => {
+      const copies = tiles.map((t) => (t ? new Uint8Array(t) : null));
+      return { task: { kind: 'compose-grid', tiles: copies, ...opts }, transferList: copies.flatMap((c) => (c ? [c.buffer as ArrayBuffer] : [])) };
     }, signal);
   }
 

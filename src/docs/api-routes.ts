@@ -97,6 +97,31 @@ export const API_ROUTES: Record<string, RouteDoc> = {
     errors: [errors.invalidSetName, errors.setNotFound, errors.setTooLarge, errors.badParameter, errors.impossibleFormat, ...telegramErrors, errors.invalidSignature, errors.presetRequired, errors.rateLimited, errors.internal],
     rateLimited: true,
   },
+  'GET /sticker-sets/{name}/grid': {
+    summary: "A set's stickers in one image: the first frame of each in a grid",
+    description:
+      'Query: tile (16 to MAX_OUTPUT_SIZE, default 128: each cell\'s side), columns (1 to 64, default the square root of the count rounded up), ' +
+      'format (webp, the default, or png), image_type (main: each sticker\'s first frame; thumbnail: the set\'s thumbnails), max_stickers (the first N). ' +
+      'Each tile is the sticker as /stickers/{fileId}?format=png&size=<tile> (and cached as it), centred in its cell, row by row; a sticker that fails ' +
+      'leaves its cell empty and is named in X-Grid-Failed (index:CODE,...). At most MAX_GRID_STICKERS stickers and MAX_GRID_PIXELS pixels.',
+    tag: 'stickers',
+    params: { name: 'A set name (letters, digits, _; up to 64) or a t.me/addstickers/<name> link' },
+    signed: true,
+    ok: { 200: { description: 'The grid', types: ['image/webp', 'image/png'] } },
+    errors: [errors.invalidSetName, errors.setNotFound, errors.gridTooLarge, errors.badParameter, ...telegramErrors, ...conversionErrors, errors.invalidSignature, errors.rateLimited, errors.internal],
+    rateLimited: true,
+  },
+  'POST /stickers/combine': {
+    summary: 'Stickers named by file id in one image: the first frame of each in a grid',
+    description:
+      'JSON body {"file_ids": [...], "tile_size": 128, "columns": n, "format": "webp" | "png"}: the grid of GET /sticker-sets/{name}/grid for these ' +
+      'stickers, in this order. With UPLOAD_TOKEN it needs Authorization: Bearer UPLOAD_TOKEN; with URL_SIGNING_KEY and no UPLOAD_TOKEN it is off (403).',
+    tag: 'stickers',
+    body: { description: 'The file ids and the layout', types: ['application/json'] },
+    ok: { 200: { description: 'The grid', types: ['image/webp', 'image/png'] } },
+    errors: [errors.badBody, errors.invalidFileId, errors.gridTooLarge, ...telegramErrors, ...conversionErrors, errors.unauthorized, errors.uploadsDisabled, errors.rateLimited, errors.internal],
+    rateLimited: true,
+  },
   'GET /health': {
     summary: 'Liveness',
     description: 'Touches no dependency: { status: "ok", pid, uptimeSec }.',

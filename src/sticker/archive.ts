@@ -1,18 +1,11 @@
 import { Transform } from 'node:stream';
 import { ZipFile } from 'yazl';
-import { AppError } from '../errors.js';
 import { extensionFor } from '../formats.js';
 import type { StickerSet } from '../model/sticker-set.js';
+import { failureOf, notReached, runBounded, type Failure } from './set-work.js';
 
 /** One sticker of the set as the archive needs it: its bytes and its output format. */
 export type ArchiveMember = (fileId: string) => Promise<{ body: Buffer; output: string }>;
-
-interface Failure {
-  index: number;
-  file_id: string;
-  code: string;
-  message: string;
-}
 
 const ARCHIVE_AHEAD_BYTES = 8 * 1024 * 1024;
 
@@ -35,7 +28,6 @@ export function streamArchive(
   const width = String(Math.max(0, set.stickers.length - 1)).length;
   const delivered: Array<{ index: number; file_id: string; entry: string }> = [];
   const failed: Failure[] = [];
-  let next = 0;
   // Bytes added and not yet read out: a client that reads slowly holds back the next conversions, so the
   // archive never piles up more than ARCHIVE_AHEAD_BYTES in memory.
   let ahead = 0;
@@ -54,28 +46,21 @@ export function streamArchive(
   const caughtUp = async () => {
     while (ahead > ARCHIVE_AHEAD_BYTES && !o.stop.aborted) await new Promise<void>((resolve) => (wake = resolve));
   };
-  const worker = async () => {
-    while (next < set.stickers.length) {
-      await caughtUp();
-      const index = next++;
-      const s = set.stickers[index];
-      if (o.stop.aborted) {
-        failed.push({ index, file_id: s.fileId, code: 'NOT_REACHED', message: stopReason(o.stop) });
-        continue;
-      }
-      try {
-        const { body, output } = await member(s.fileId);
-        const entry = `${String(index).padStart(width, '0')}_${label(s.emoji) || s.fileUniqueId}.${extensionFor(output)}`;
-        zip.addBuffer(body, entry, { compress: false, mtime: MTIME });
-        ahead += body.length;
-        delivered.push({ index, file_id: s.fileId, entry });
-      } catch (err) {
-        const e = err instanceof AppError ? err : undefined;
-        failed.push({ index, file_id: s.fileId, code: e?.code ?? 'INTERNAL', message: e?.message ?? 'Internal Server Error' });
-      }
+  const one = async (index: number) => {
+    await caughtUp();
+    const s = set.stickers[index];
+    if (o.stop.aborted) return void failed.push(notReached(index, s.fileId, o.stop, 'ARCHIVE_TIMEOUT_SEC'));
+    try {
+      const { body, output } = await member(s.fileId);
+      const entry = `${String(index).padStart(width, '0')}_${label(s.emoji) || s.fileUniqueId}.${extensionFor(output)}`;
+      zip.addBuffer(body, entry, { compress: false, mtime: MTIME });
+      ahead += body.length;
+      delivered.push({ index, file_id: s.fileId, entry });
+    } catch (err) {
+      failed.push(failureOf(index, s.fileId, err));
     }
   };
-  void Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker)).then(() => {
+  void runBounded(set.stickers.length, o.concurrency, one).then(() => {
     const byIndex = <T extends { index: number }>(xs: T[]) => xs.sort((a, b) => a.index - b.index);
     const manifest = { name: set.name, title: set.title, sticker_type: set.stickerType, query: o.query, stickers: set.stickers.length, delivered: byIndex(delivered), failed: byIndex(failed) };
     zip.addBuffer(Buffer.from(JSON.stringify(manifest, null, 2)), 'manifest.json', { mtime: MTIME });
@@ -88,8 +73,4 @@ export function streamArchive(
 /** An emoji (or any label) made safe as a file name: no path separators, control or reserved characters. */
 function label(emoji: string | undefined): string {
   return (emoji ?? '').replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '').slice(0, 16);
-}
-
-function stopReason(stop: AbortSignal): string {
-  return stop.reason instanceof Error && stop.reason.name === 'TimeoutError' ? 'not converted within ARCHIVE_TIMEOUT_SEC' : 'the client left before this sticker';
 }

@@ -1,6 +1,6 @@
 import { threadId } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import type { PoolTask } from '../messages.js';
+import type { EncodeResult, GridTask, ImageTask, PoolTask, RenderAnimTask, RenderPngTask } from '../messages.js';
 import { decodeTgs } from './tgs.js';
 
 // The renderer (wasm) and sharp (libvips) cost ~40 MB per thread, so they load on the first task that needs
@@ -9,6 +9,7 @@ const animations = () => require('./animations.js') as typeof import('./animatio
 const png = () => require('./png.js') as typeof import('./png.js');
 const image = () => require('./image.js') as typeof import('./image.js');
 const animated = () => require('./animated.js') as typeof import('./animated.js');
+const grid = () => require('./grid.js') as typeof import('./grid.js');
 
 // Libraries in this thread (the renderer) write diagnostics with console.*; in a service those would be
 // multi-line text amid JSON logs. Keep one truncated JSON line each, on stderr.
@@ -35,12 +36,26 @@ export default async function run(task: PoolTask) {
       return image().imageInfo(task);
     case 'render-png':
     case 'render-anim':
-    case 'convert-image': {
-      const result = task.kind === 'render-png' ? await png().renderPng(task) : task.kind === 'render-anim' ? await animated().renderAnimated(task) : await image().convertImage(task);
+    case 'convert-image':
+    case 'compose-grid': {
+      const result = await encode(task);
       if (!result.ok) return result.recycle ? { ...result, threadId } : result;
       result.data = owned(result.data);
       return movable(result, [result.data.buffer as ArrayBuffer]);
     }
+  }
+}
+
+function encode(task: RenderPngTask | RenderAnimTask | ImageTask | GridTask): Promise<EncodeResult> {
+  switch (task.kind) {
+    case 'render-png':
+      return png().renderPng(task);
+    case 'render-anim':
+      return animated().renderAnimated(task);
+    case 'convert-image':
+      return image().convertImage(task);
+    case 'compose-grid':
+      return grid().composeGrid(task);
   }
 }
 

@@ -1,0 +1,64 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errors } from '../errors.js';
+import { contentTypes } from '../formats.js';
+import { collectTiles, gridLayout, parseCombineBody, parseGridQuery, type GridOptions } from '../sticker/grid.js';
+import { serveVariant } from '../sticker/serve.js';
+import { setName } from '../sticker/sets.js';
+
+// WebP quality of a grid: a contact sheet, read at a glance.
+const GRID_WEBP_QUALITY = 90;
+
+/**
+ * GET /sticker-sets/:name/grid and POST /stickers/combine: stickers' first frames (a PNG of each, fitted
+ * within the tile, made and cached as any /stickers?format=png&size=<tile>) laid out in one WebP or PNG.
+ * A sticker that fails leaves its cell empty and is named in X-Grid-Failed.
+ */
+export async function gridRoutes(app: FastifyInstance): Promise<void> {
+  const { stickers, config, pool } = app;
+  const { concurrency, timeoutMs } = config.archive;
+  const { maxStickers, maxPixels } = config.grid;
+  const maxTile = config.limits.maxOutputSize;
+
+  const respondGrid = async (req: FastifyRequest, reply: FastifyReply, fileIds: string[], o: GridOptions, cacheControl: string) => {
+    const layout = gridLayout(fileIds.length, o, maxPixels);
+    const left = new AbortController();
+    reply.raw.on('close', () => reply.raw.writableFinished || left.abort());
+    const stop = AbortSignal.any([left.signal, AbortSignal.timeout(timeoutMs)]);
+    const limit = app.limitConversion;
+    const tileOf = async (fileId: string) => {
+      const startedAt = performance.now();
+      const { served } = await serveVariant(stickers, fileId, { format: 'png', size: o.tile }, { gzip: false, startedAt, accept: undefined, maxOutputSize: maxTile, beforeConvert: limit && (() => limit(req)) });
+      return served.body;
+    };
+    const { tiles, failed } = await collectTiles(fileIds, tileOf, { concurrency, stop, timeoutMs });
+    const image = await pool.composeGrid(tiles, { tile: o.tile, columns: layout.columns, format: o.format, quality: GRID_WEBP_QUALITY }, left.signal);
+    reply.header('content-type', contentTypes[o.format]);
+    reply.header('x-output-width', String(image.width));
+    reply.header('x-output-height', String(image.height));
+    reply.header('x-grid-columns', String(layout.columns));
+    if (failed.length > 0) reply.header('x-grid-failed', failed.map((f) => `${f.index}:${f.code}`).join(','));
+    // A grid with holes is not worth keeping: the next request may fill them.
+    reply.header('cache-control', failed.length > 0 ? 'no-store' : cacheControl);
+    return reply.send(image.data);
+  };
+
+  // POST /stickers/combine takes JSON only (Fastify would also hand it plain text): anything else is a 415.
+  app.removeContentTypeParser('text/plain');
+
+  const setCacheControl = `public, max-age=${Math.round(config.cache.setTtlMs / 1000)}`;
+  app.get<{ Params: { name: string } }>('/sticker-sets/:name/grid', async (req, reply) => {
+    const q = parseGridQuery(req.query, maxTile, maxStickers);
+    const set = await app.sets.get(setName(req.params.name), performance.now());
+    const chosen = set.stickers.slice(0, q.maxStickers ?? set.stickers.length);
+    if (chosen.length > maxStickers) throw errors.gridTooLarge(`the set has ${chosen.length} stickers; a grid takes at most ${maxStickers} (MAX_GRID_STICKERS): ask for max_stickers=${maxStickers}`);
+    if (chosen.length === 0) throw errors.gridTooLarge('the set has no stickers');
+    // image_type=thumbnail: the set's own small thumbnails (no conversion of animations), where it has them.
+    const ids = chosen.map((s) => (q.thumbnails ? (s.thumbnailFileId ?? s.fileId) : s.fileId));
+    return respondGrid(req, reply, ids, q, setCacheControl);
+  });
+
+  app.post('/stickers/combine', async (req, reply) => {
+    const b = parseCombineBody(req.body, maxTile, maxStickers);
+    return respondGrid(req, reply, b.fileIds, b, 'no-store');
+  });
+}
