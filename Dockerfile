@@ -24,6 +24,7 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+COPY preview ./preview
 COPY docker/healthcheck.js ./docker/healthcheck.js
 # The disk tier's directory, owned by the user the service runs as (a volume mounted here inherits it).
 RUN mkdir -p /var/cache/sticker-processor && chown node:node /var/cache/sticker-processor

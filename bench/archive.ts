@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildTestApp, fid } from '../test/helper.js';
 
 /**
- * A 120-sticker set (the corpus's TGS stickers, each under 12 file ids) as a WebP archive at 256 px, cold
+ * A 120-sticker set (then its grid) (the corpus's TGS stickers, each under 12 file ids) as a WebP archive at 256 px, cold
  * (every sticker fetched from the fake Telegram and converted) and warm (every variant cached), at
  * ARCHIVE_CONCURRENCY 1 and 2, with both cores' threads in the pool. Env: BENCH_CORPUS.
  */
@@ -14,6 +14,7 @@ async function main() {
   const tgs = readdirSync(join(corpus, 'tgs')).filter((f) => /^sticker_\d+\.tgs$/.test(f)).sort().map((f) => readFileSync(join(corpus, 'tgs', f)));
   console.log(`Machine: ${cpus().length} cores (${cpus()[0]?.model}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
   console.log('| ARCHIVE_CONCURRENCY | run | seconds | bytes | delivered | failed |\n|---|---|---|---|---|---|');
+  const grids: string[] = [];
   for (const concurrency of [1, 2]) {
     const t = await buildTestApp({ ARCHIVE_CONCURRENCY: String(concurrency), MAX_PROCESS_WORKERS: String(cpus().length), ENDPOINT_TIMEOUT_SEC: '120', CONVERSION_TIMEOUT_SEC: '120', ARCHIVE_TIMEOUT_SEC: '3600', MEMORY_CACHE_MB: '1024' });
     try {
@@ -32,10 +33,17 @@ async function main() {
         const m = JSON.parse(execFileSync('unzip', ['-p', file, 'manifest.json'], { encoding: 'utf8' })) as { delivered: unknown[]; failed: unknown[] };
         console.log(`| ${concurrency} | ${run} | ${seconds.toFixed(1)} | ${res.rawPayload.length} | ${m.delivered.length} | ${m.failed.length} |`);
       }
+      // The set's grid: first frames as 128 px PNG tiles (cold: rendered; warm: cached), composed as WebP.
+      for (const run of ['cold', 'warm']) {
+        const started = performance.now();
+        const res = await t.app.inject({ url: '/sticker-sets/Bench/grid?tile=128' });
+        grids.push(`| ${concurrency} | ${run} | ${((performance.now() - started) / 1000).toFixed(2)} | ${res.statusCode} | ${res.headers['x-output-width']}x${res.headers['x-output-height']} | ${res.rawPayload.length} |`);
+      }
     } finally {
       await t.close();
     }
   }
+  console.log(`\nThe set's grid (GET /sticker-sets/Bench/grid?tile=128):\n\n| ARCHIVE_CONCURRENCY | run | seconds | status | size | bytes |\n|---|---|---|---|---|---|\n${grids.join('\n')}`);
 }
 
 main().catch((err) => {

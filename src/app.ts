@@ -9,6 +9,7 @@ import type { MemoryCache } from './cache/memory.js';
 import type { TelegramClient } from './telegram/client.js';
 import type { StickerService } from './sticker/service.js';
 import type { StickerSets } from './sticker/sets.js';
+import type { CustomEmojiResolver } from './sticker/custom-emoji.js';
 import type { StickerEntry } from './model/entry.js';
 import { localStats, type ProcessStats, type StatsCollector } from './stats.js';
 import type { RedisTier } from './redis/tier.js';
@@ -30,6 +31,8 @@ import { cacheRoutes } from './routes/cache.js';
 import { convertRoutes } from './routes/convert.js';
 import { setRoutes } from './routes/sets.js';
 import { gridRoutes } from './routes/grid.js';
+import { customEmojiRoutes } from './routes/custom-emoji.js';
+import { previewRoutes } from './routes/preview.js';
 import { collectRoutes, docsRoutes } from './routes/docs.js';
 
 export type { AppDeps };
@@ -39,6 +42,7 @@ declare module 'fastify' {
     config: Config;
     stickers: StickerService;
     sets: StickerSets;
+    customEmoji: CustomEmojiResolver;
     pool: ThreadPool;
     converter: Converter;
     telegram: TelegramClient | undefined;
@@ -77,6 +81,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(convertRoutes);
   await app.register(setRoutes);
   await app.register(gridRoutes);
+  await app.register(customEmojiRoutes);
+  await app.register(previewRoutes);
   await app.register(docsRoutes, { routes });
   // Fastify runs this after its own server close, which waits for the requests under way (the shutdown
   // tests pin that), so the pool, the Telegram client and Redis never close under an answered request.
@@ -115,6 +121,7 @@ function decorate(app: FastifyInstance, config: Config, parts: Parts, stats: Sta
   app.decorate('config', config);
   app.decorate('stickers', parts.stickers);
   app.decorate('sets', parts.sets);
+  app.decorate('customEmoji', parts.customEmoji);
   app.decorate('pool', parts.pool);
   app.decorate('converter', parts.converter);
   app.decorate('telegram', parts.telegram);

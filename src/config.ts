@@ -109,6 +109,8 @@ const schema = {
   MAX_SET_STICKERS: integer(1, 10_000).default(200),
   ARCHIVE_TIMEOUT_SEC: number(1, 86_400).default(300),
   ARCHIVE_CONCURRENCY: integer(1, 64).default(1),
+  PREVIEW_ENABLED: boolean.optional(),
+  CUSTOM_EMOJI_BATCH_MS: integer(0, 1000).default(5),
   MAX_GRID_STICKERS: integer(1, 10_000).default(120),
   MAX_GRID_PIXELS: integer(65_536, 268_435_456).default(16_777_216),
 };
@@ -167,6 +169,10 @@ export type Config = Readonly<{
   archive: Readonly<{ maxStickers: number; timeoutMs: number; concurrency: number }>;
   /** Grids (a set's first frames, POST /stickers/combine): most stickers, most pixels. Tiles are made as an archive's stickers are. */
   grid: Readonly<{ maxStickers: number; maxPixels: number }>;
+  /** GET / serves the preview page (default: on, unless URL signing is on: the page cannot sign). */
+  previewEnabled: boolean;
+  /** How long custom emoji requests wait to share one getCustomEmojiStickers call. */
+  customEmoji: Readonly<{ batchMs: number }>;
   /** The disk tier, shared by every worker of the host; undefined when DISK_CACHE_ENABLED=false. */
   disk: DiskConfig | undefined;
   /** Undefined when no Redis is configured (or REDIS_ENABLED=false): the in-process tier works alone. */
@@ -333,6 +339,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     customPresets,
     archive: { maxStickers: e.MAX_SET_STICKERS, timeoutMs: e.ARCHIVE_TIMEOUT_SEC * sec, concurrency: e.ARCHIVE_CONCURRENCY },
     grid: { maxStickers: e.MAX_GRID_STICKERS, maxPixels: e.MAX_GRID_PIXELS },
+    customEmoji: { batchMs: e.CUSTOM_EMOJI_BATCH_MS },
+    previewEnabled: e.PREVIEW_ENABLED ?? e.URL_SIGNING_KEY === undefined,
     access: { signingKeys: signingKeys?.length ? signingKeys : undefined, onlyPresets: e.ONLY_PRESETS, uploadToken: e.UPLOAD_TOKEN || undefined },
     metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
     accessLog: e.ACCESS_LOG,

@@ -12,6 +12,7 @@ import { TelegramClient } from './telegram/client.js';
 import { TelegramGate } from './telegram/gate.js';
 import { TelegramFiles } from './telegram/files.js';
 import { StickerSets } from './sticker/sets.js';
+import { CustomEmojiResolver } from './sticker/custom-emoji.js';
 import { StickerService } from './sticker/service.js';
 import type { StickerEntry } from './model/entry.js';
 import type { RedisTier } from './redis/tier.js';
@@ -41,6 +42,7 @@ export interface Parts {
   converter: Converter;
   stickers: StickerService;
   sets: StickerSets;
+  customEmoji: CustomEmojiResolver;
   /** The memory POST /convert bodies may hold in this process. */
   uploads: UploadBudget;
   close(): Promise<void>;
@@ -136,6 +138,7 @@ export function createParts(app: FastifyInstance, config: Config, deps: AppDeps)
     converter,
     stickers,
     sets: new StickerSets({ telegram, ttlMs: config.cache.setTtlMs, endpointTimeoutMs: config.limits.endpointTimeoutMs }),
+    customEmoji: new CustomEmojiResolver({ telegram, batchMs: config.customEmoji.batchMs, ttlMs: config.cache.ttlSeconds * 1000, endpointTimeoutMs: config.limits.endpointTimeoutMs }),
     uploads: new UploadBudget(config.upload.maxInflightBytes),
     async close() {
       for (const close of owned.reverse()) await close();

@@ -61,7 +61,7 @@ describe('API documentation', () => {
     const section = readme.slice(readme.indexOf('### `GET /stickers/:fileId`'), readme.indexOf('### `POST /convert`'));
     const paramTable = section.slice(section.indexOf('| Parameter |'), section.indexOf('\n\n', section.indexOf('| Parameter |')));
     const readmeParams = [...paramTable.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
-    assert.deepEqual(readmeParams.sort(), ['background', 'format', 'fps', 'frame', 'gif_alpha', 'preset', 'quality', 'sig', 'size']);
+    assert.deepEqual(readmeParams.sort(), ['background', 'format', 'fps', 'frame', 'gif_alpha', 'preset', 'quality', 'sig', 'size', 'tint']);
     for (const name of readmeParams) assert.equal(params.get(name)?.in, 'query', name);
     assert.equal(params.get('fileId')?.in, 'path');
     assert.ok(params.get('format')!.schema.enum!.includes('apng'));

@@ -28,6 +28,12 @@ export class FakeTelegram {
   /** Sticker sets by name, as getStickerSet's result (the Bot API's shape: name, title, sticker_type, stickers). */
   readonly sets = new Map<string, Record<string, unknown>>();
   getMeCalls = 0;
+  /** Custom emoji by custom_emoji_id, as getCustomEmojiStickers returns each (a Sticker with custom_emoji_id). */
+  readonly customEmoji = new Map<string, Record<string, unknown>>();
+  /** Ids that make Telegram refuse a whole getCustomEmojiStickers call (400), as it does for a malformed id. */
+  readonly customEmojiRefused = new Set<string>();
+  /** The ids of each getCustomEmojiStickers call, in order. */
+  readonly customEmojiCalls: string[][] = [];
   /** Answer 401 to everything, as Telegram does for a revoked token. */
   revoked = false;
   /** When each call arrived (Date.now()), both endpoints. */
@@ -85,6 +91,7 @@ export class FakeTelegram {
     this.calls.getFile = 0;
     this.calls.download = 0;
     this.getStickerSetCalls = 0;
+    this.customEmojiCalls.length = 0;
     this.maxInFlight = 0;
     this.callTimes.length = 0;
   }
@@ -110,6 +117,24 @@ export class FakeTelegram {
       const api = /^\/bot([^/]+)\/getFile$/.exec(url.pathname);
       const dl = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
       const set = /^\/bot([^/]+)\/getStickerSet$/.exec(url.pathname);
+      const emoji = /^\/bot([^/]+)\/getCustomEmojiStickers$/.exec(url.pathname);
+      if (emoji) {
+        await this.#pause(this.delayMs);
+        if (emoji[1] !== this.token || this.revoked) return json(res, 401, { ok: false, error_code: 401, description: 'Unauthorized' });
+        let ids: unknown;
+        try {
+          ids = JSON.parse(url.searchParams.get('custom_emoji_ids') ?? '');
+        } catch {
+          ids = undefined;
+        }
+        if (!Array.isArray(ids) || ids.length > 200 || ids.some((id) => typeof id !== 'string')) {
+          return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: CUSTOM_EMOJI_IDS_INVALID' });
+        }
+        this.customEmojiCalls.push(ids as string[]);
+        if ((ids as string[]).some((id) => this.customEmojiRefused.has(id))) return json(res, 400, { ok: false, error_code: 400, description: 'Bad Request: STICKER_ID_INVALID' });
+        // Telegram leaves out the ids it does not know.
+        return json(res, 200, { ok: true, result: (ids as string[]).flatMap((id) => this.customEmoji.get(id) ?? []) });
+      }
       if (set) {
         this.getStickerSetCalls++;
         await this.#pause(this.delayMs);

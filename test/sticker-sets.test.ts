@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { request } from 'undici';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
 import { setName } from '../src/sticker/sets.js';
+import { streamArchive } from '../src/sticker/archive.js';
 
 /** A set in getStickerSet's shape (Bot API): an animated, a video and a static sticker, thumbnails for two. */
 function botApiSet(name: string) {
@@ -163,6 +164,34 @@ describe('GET /sticker-sets/:name/archive', { skip: spawnSync('unzip', ['-v']).s
     assert.equal(big.statusCode, 422);
     assert.equal(big.json().code, 'SET_TOO_LARGE');
     assert.equal((await t.app.inject({ url: '/sticker-sets/Archive/archive?format=jpeg' })).statusCode, 400);
+  });
+
+  test('a reader that falls behind holds back the next stickers (every lane of ARCHIVE_CONCURRENCY), and reading on finishes the archive', { timeout: 60_000 }, async () => {
+    // Ten stickers of 100 kB each against a 150 kB hold-back, two lanes; nobody reads until the archive holds.
+    const bodies = Array.from({ length: 10 }, (_, i) => Buffer.alloc(100_000, i));
+    const set = { name: 'Slow', title: 'Slow', stickerType: 'regular', stickers: bodies.map((_, i) => ({ fileId: fid(`slow${i}`), fileUniqueId: `s${i}`, emoji: undefined, kind: 'static' as const, width: 512, height: 512, needsRepainting: false, thumbnailFileId: undefined, customEmojiId: undefined })) };
+    let asked = 0;
+    const member = async (fileId: string) => {
+      asked++;
+      return { body: bodies[Number(fileId.slice(fid('slow').length))], output: 'webp' };
+    };
+    let holds = 0;
+    let held!: () => void;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    const stream = streamArchive(set, member, { concurrency: 2, stop: new AbortController().signal, query: {}, aheadBytes: 150_000, onHold: () => (holds++, held()) });
+    await holding;
+    // Let everything pending run (I/O and timers included): a held archive asks for nothing more.
+    const atHold = asked;
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(asked, atHold);
+    assert.ok(asked < bodies.length, `${asked} stickers asked for while nothing was read`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    assert.equal(asked, bodies.length);
+    assert.ok(holds >= 1);
+    const zip = unzip(Buffer.concat(chunks));
+    assert.equal(zip.names.length, 11);
+    assert.deepEqual(zip.read('9_s9.webp'), bodies[9]);
   });
 
   test('a client that hangs up mid-archive stops the work: the stickers after it are never fetched', { timeout: 60_000 }, async () => {

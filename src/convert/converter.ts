@@ -68,7 +68,7 @@ export class Converter {
         // GIF and palette APNG through the pool's encoders, from ffmpeg's frames: the GIF encoder's alpha
         // dithering keeps translucent pixels; ffmpeg has no shared-palette APNG.
         if (!this.video.available) throw errors.ffmpegMissing();
-        const opts = { source: 'video' as const, format: spec.format, size: spec.size, fps: spec.fps, quality: spec.quality, background: spec.background, gifAlpha: spec.gifAlpha, ffmpegPath: this.video.path };
+        const opts = { source: 'video' as const, format: spec.format, size: spec.size, fps: spec.fps, quality: spec.quality, background: spec.background, tint: spec.tint, gifAlpha: spec.gifAlpha, ffmpegPath: this.video.path };
         const r = await this.pool.convertImage(base.plain!, opts, signal);
         return makeEntry({ ...common, output: spec.format, contentType: contentTypes[spec.format], conversionMs: r.ms, plain: r.data, outputDims: { width: r.width, height: r.height, frames: r.frames, durationMs: r.durationMs } });
       }
@@ -77,7 +77,7 @@ export class Converter {
       const dims = spec.format === 'mp4' ? undefined : spec.format === 'apng' ? apngDims(v.data) : await this.pool.imageInfo(v.data, signal);
       return makeEntry({ ...common, output: spec.format, contentType: contentTypes[spec.format], conversionMs: v.ms, plain: v.data, outputDims: dims });
     }
-    const { background } = spec;
+    const { background, tint } = spec;
     const animatedVideo = spec.kind === 'webm' || spec.kind === 'mp4';
     if (animatedVideo && !this.video.available) throw errors.ffmpegMissing();
     // Video outputs need ffmpeg, and so does reading an animated PNG's frames (libvips reads only its first).
@@ -87,12 +87,12 @@ export class Converter {
       base.original !== 'tgs'
         ? await this.pool.convertImage(
             base.plain!,
-            { size: spec.width || undefined, background, format: spec.kind, frame: spec.kind === 'png' ? spec.frame : undefined, quality: spec.kind === 'png' ? undefined : spec.quality, fps: spec.kind === 'png' ? undefined : spec.fps || undefined, gifAlpha, ffmpegPath },
+            { size: spec.width || undefined, background, tint, format: spec.kind, frame: spec.kind === 'png' ? spec.frame : undefined, quality: spec.kind === 'png' ? undefined : spec.quality, fps: spec.kind === 'png' ? undefined : spec.fps || undefined, gifAlpha, ffmpegPath },
             signal,
           )
         : spec.kind === 'png'
-          ? await this.pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background, cacheKey: base.etag }, signal)
-          : await this.pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: spec.kind, width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background, gifAlpha, ffmpegPath }, signal);
+          ? await this.pool.renderPng(base.gzip!, { width: spec.width, height: spec.height, frame: spec.frame, background, tint, cacheKey: base.etag }, signal)
+          : await this.pool.renderAnimated(base.gzip!, { cacheKey: base.etag, format: spec.kind, width: spec.width, height: spec.height, fps: spec.fps, sourceFps: base.info!.frameRate, quality: spec.quality, background, tint, gifAlpha, ffmpegPath }, signal);
     // An APNG of an image with one frame is that frame's PNG.
     const output = r.still && spec.kind === 'apng' ? 'png' : spec.kind;
     return makeEntry({

@@ -31,7 +31,8 @@ export interface RenderPngTask {
   /** Counted from the in-point. */
   frame: number;
   /** Opaque RGB to composite onto, or undefined for transparent. */
-  background?: [number, number, number];
+  background?: [number, number, number];  /** Every pixel takes this colour, keeping its alpha (before the background): needs_repainting emoji. */
+  tint?: [number, number, number];
 }
 
 /**
@@ -43,6 +44,8 @@ export interface ImageTask {
   data: Uint8Array;
   size?: number;
   background?: [number, number, number];
+  /** Every pixel takes this colour, keeping its alpha (before the background): needs_repainting emoji. */
+  tint?: [number, number, number];
   format: 'png' | 'webp' | 'gif' | 'apng' | 'webm' | 'mp4';
   /** With png: which frame of an animated image. */
   frame?: number;
@@ -75,6 +78,8 @@ export interface RenderAnimTask {
   sourceFps: number;
   quality: number;
   background?: [number, number, number];
+  /** Every pixel takes this colour, keeping its alpha (before the background): needs_repainting emoji. */
+  tint?: [number, number, number];
   gifAlpha?: GifAlpha;
   /** The ffmpeg binary, for webm and mp4. */
   ffmpegPath?: string;

@@ -14,6 +14,8 @@ export interface VideoSpec {
   quality: number;
   /** Opaque RGB to composite onto; undefined keeps transparency (MP4 has none: black). */
   background?: [number, number, number];
+  /** Every pixel takes this colour, keeping its alpha (before the background). */
+  tint?: [number, number, number];
 }
 
 export interface VideoResult {
@@ -75,6 +77,7 @@ export class VideoConverter {
 /** One filter graph from the input [0:v] to [out]: frame rate, size, background, then the format's own steps. */
 function outputArgs(spec: VideoSpec): string[] {
   const steps: string[] = [];
+  if (spec.tint) steps.push(`format=rgba,lutrgb=r=${spec.tint[0]}:g=${spec.tint[1]}:b=${spec.tint[2]}`);
   if (spec.fps) steps.push(`fps=${spec.fps}`);
   if (spec.size) steps.push(`scale=${spec.size}:${spec.size}:force_original_aspect_ratio=decrease`);
   if (spec.format === 'mp4') steps.push('scale=trunc(iw/2)*2:trunc(ih/2)*2'); // even sizes for yuv420p

@@ -97,6 +97,23 @@ export const API_ROUTES: Record<string, RouteDoc> = {
     errors: [errors.invalidSetName, errors.setNotFound, errors.setTooLarge, errors.badParameter, errors.impossibleFormat, ...telegramErrors, errors.invalidSignature, errors.presetRequired, errors.rateLimited, errors.internal],
     rateLimited: true,
   },
+  'GET /custom-emoji/{id}': {
+    summary: 'A custom emoji by its id, served as /stickers serves its file',
+    description:
+      'getCustomEmojiStickers (ids asked for within CUSTOM_EMOJI_BATCH_MS of each other share one call of up to 200; resolved ids are kept CACHE_TTL_DAYS), ' +
+      'then the file as GET /stickers/{fileId} serves it, with the same query and headers, plus X-Custom-Emoji-Id, X-Needs-Repainting and X-Emoji ' +
+      '(URL-encoded). tint applies to needs_repainting emoji and is left out for the others, as a Telegram client would.',
+    tag: 'stickers',
+    params: { id: 'A custom_emoji_id (decimal digits, up to 24), as a message entity carries it' },
+    variantQuery: true,
+    signed: true,
+    ok: {
+      200: { description: 'The emoji, or the requested variant', types: STICKER_TYPES, stickerHeaders: true },
+      304: { description: 'If-None-Match matches the ETag' },
+    },
+    errors: [errors.invalidCustomEmojiId, errors.customEmojiNotFound, ...telegramErrors, ...conversionErrors, errors.invalidSignature, errors.presetRequired, errors.rateLimited, errors.internal],
+    rateLimited: true,
+  },
   'GET /sticker-sets/{name}/grid': {
     summary: "A set's stickers in one image: the first frame of each in a grid",
     description:
@@ -120,6 +137,17 @@ export const API_ROUTES: Record<string, RouteDoc> = {
     body: { description: 'The file ids and the layout', types: ['application/json'] },
     ok: { 200: { description: 'The grid', types: ['image/webp', 'image/png'] } },
     errors: [errors.badBody, errors.invalidFileId, errors.gridTooLarge, ...telegramErrors, ...conversionErrors, errors.unauthorized, errors.uploadsDisabled, errors.rateLimited, errors.internal],
+    rateLimited: true,
+  },
+  'GET /': {
+    summary: 'The preview page',
+    description:
+      'Paste a file id, a custom emoji id or a set name, or drop a file, and see every output format side by side with its bytes, dimensions, frames and ' +
+      'conversion time, and each preset. Plain HTML, CSS and JavaScript (its assets under /preview/), nothing loaded from elsewhere. Off with ' +
+      'PREVIEW_ENABLED=false, and by default while URL_SIGNING_KEY is set (the page cannot sign its requests).',
+    tag: 'operations',
+    ok: { 200: { description: 'The page', types: ['text/html'] } },
+    errors: [errors.rateLimited],
     rateLimited: true,
   },
   'GET /health': {

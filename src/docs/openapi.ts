@@ -10,7 +10,8 @@ export interface RegisteredRoute {
 }
 
 /** Not listed: the preflight answers any path, the page's assets and trailing-slash twin follow /docs, /openapi.json is /docs/json. */
-export const undocumented = (r: RegisteredRoute) => r.method === 'HEAD' || r.method === 'OPTIONS' || (r.url.startsWith('/docs/') && r.url !== '/docs/json') || r.url === '/openapi.json';
+export const undocumented = (r: RegisteredRoute) =>
+  r.method === 'HEAD' || r.method === 'OPTIONS' || (r.url.startsWith('/docs/') && r.url !== '/docs/json') || r.url === '/openapi.json' || r.url.startsWith('/preview/');
 
 /** Fastify's `:name` path syntax in OpenAPI's `{name}`. */
 const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');

@@ -6,12 +6,12 @@ import type { PresetName } from './presets.js';
 export type VariantSpec =
   | { kind: 'as-stored' } // TGS as Lottie (gzip or JSON), everything else as Telegram has it
   | { kind: 'original' } // TGS bytes as application/x-tgsticker
-  | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number] }
+  | { kind: 'png'; width: number; height: number; frame: number; background?: [number, number, number]; tint?: [number, number, number] }
   // An animation (TGS, or an animated WebP/GIF: width and height 0 keep the image's size, fps 0 its timing).
-  | { kind: 'webp' | 'apng' | 'webm' | 'mp4'; width: number; height: number; fps: number; quality: number; background?: [number, number, number] }
-  | { kind: 'gif'; width: number; height: number; fps: number; quality: number; background?: [number, number, number]; gifAlpha: GifAlpha }
+  | { kind: 'webp' | 'apng' | 'webm' | 'mp4'; width: number; height: number; fps: number; quality: number; background?: [number, number, number]; tint?: [number, number, number] }
+  | { kind: 'gif'; width: number; height: number; fps: number; quality: number; background?: [number, number, number]; tint?: [number, number, number]; gifAlpha: GifAlpha }
   | { kind: 'preset'; name: PresetName }
-  | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4' | 'apng'; size?: number; fps?: number; quality: number; background?: [number, number, number]; gifAlpha?: GifAlpha };
+  | { kind: 'video'; format: 'png' | 'webp' | 'gif' | 'mp4' | 'apng'; size?: number; fps?: number; quality: number; background?: [number, number, number]; tint?: [number, number, number]; gifAlpha?: GifAlpha };
 
 /** A variant that needs the engine (everything but the stored form). */
 export type ConvertSpec = Exclude<VariantSpec, { kind: 'as-stored' }>;
@@ -27,18 +27,18 @@ export function variantKey(v: VariantSpec): string {
     case 'original':
       return 'original';
     case 'png':
-      return `png-${v.width}x${v.height}-f${v.frame}-${colourKey(v.background)}`;
+      return `png-${v.width}x${v.height}-f${v.frame}-${colourKey(v.background)}${tintKey(v.tint)}`;
     case 'webp':
     case 'apng':
     case 'webm':
     case 'mp4':
-      return `${v.kind}-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}`;
+      return `${v.kind}-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}${tintKey(v.tint)}`;
     case 'gif':
-      return `gif-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}-${v.gifAlpha}`;
+      return `gif-${v.width}x${v.height}-fps${v.fps}-q${v.quality}-${colourKey(v.background)}-${v.gifAlpha}${tintKey(v.tint)}`;
     case 'preset':
       return `preset-${v.name}`;
     case 'video':
-      return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}-${colourKey(v.background)}${v.gifAlpha ? `-${v.gifAlpha}` : ''}`;
+      return `video-${v.format}-s${v.size ?? 'src'}-fps${v.fps ?? 'src'}-q${v.quality}-${colourKey(v.background)}${v.gifAlpha ? `-${v.gifAlpha}` : ''}${tintKey(v.tint)}`;
   }
 }
 
@@ -52,3 +52,5 @@ export function fitEdge(width: number, height: number, edge: number): { width: n
 export const rgbHex = (c: readonly [number, number, number]) => c.map((x) => x.toString(16).padStart(2, '0')).join('');
 
 const colourKey = (c?: [number, number, number]) => (c ? rgbHex(c) : 'transparent');
+// Untinted keys stay as they were (entries cached before tint existed are still found).
+const tintKey = (c?: [number, number, number]) => (c ? `-tint${rgbHex(c)}` : '');

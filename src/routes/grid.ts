@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../errors.js';
 import { contentTypes } from '../formats.js';
 import { collectTiles, gridLayout, parseCombineBody, parseGridQuery, type GridOptions } from '../sticker/grid.js';
-import { serveVariant } from '../sticker/serve.js';
+import { jobSignals, variantFor } from './many-stickers.js';
 import { setName } from '../sticker/sets.js';
 
 // WebP quality of a grid: a contact sheet, read at a glance.
@@ -14,24 +14,18 @@ const GRID_WEBP_QUALITY = 90;
  * A sticker that fails leaves its cell empty and is named in X-Grid-Failed.
  */
 export async function gridRoutes(app: FastifyInstance): Promise<void> {
-  const { stickers, config, pool } = app;
+  const { config, pool } = app;
   const { concurrency, timeoutMs } = config.archive;
   const { maxStickers, maxPixels } = config.grid;
   const maxTile = config.limits.maxOutputSize;
 
   const respondGrid = async (req: FastifyRequest, reply: FastifyReply, fileIds: string[], o: GridOptions, cacheControl: string) => {
     const layout = gridLayout(fileIds.length, o, maxPixels);
-    const left = new AbortController();
-    reply.raw.on('close', () => reply.raw.writableFinished || left.abort());
-    const stop = AbortSignal.any([left.signal, AbortSignal.timeout(timeoutMs)]);
-    const limit = app.limitConversion;
-    const tileOf = async (fileId: string) => {
-      const startedAt = performance.now();
-      const { served } = await serveVariant(stickers, fileId, { format: 'png', size: o.tile }, { gzip: false, startedAt, accept: undefined, maxOutputSize: maxTile, beforeConvert: limit && (() => limit(req)) });
-      return served.body;
-    };
+    const { left, stop } = jobSignals(reply, timeoutMs);
+    const tile = variantFor(app, req, { format: 'png', size: o.tile });
+    const tileOf = async (fileId: string) => (await tile(fileId)).body;
     const { tiles, failed } = await collectTiles(fileIds, tileOf, { concurrency, stop, timeoutMs });
-    const image = await pool.composeGrid(tiles, { tile: o.tile, columns: layout.columns, format: o.format, quality: GRID_WEBP_QUALITY }, left.signal);
+    const image = await pool.composeGrid(tiles, { tile: o.tile, columns: layout.columns, format: o.format, quality: GRID_WEBP_QUALITY }, left);
     reply.header('content-type', contentTypes[o.format]);
     reply.header('x-output-width', String(image.width));
     reply.header('x-output-height', String(image.height));

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../errors.js';
 import { streamArchive } from '../sticker/archive.js';
-import { serveVariant } from '../sticker/serve.js';
+import { jobSignals, variantFor } from './many-stickers.js';
 import { setName } from '../sticker/sets.js';
 import { parseRequestQuery } from '../sticker/variant.js';
 import { signedUrl } from '../url-signing.js';
@@ -34,6 +34,7 @@ export async function setRoutes(app: FastifyInstance): Promise<void> {
         width: s.width,
         height: s.height,
         needs_repainting: s.needsRepainting,
+        custom_emoji_id: s.customEmojiId ?? null,
         url: url(s.fileId),
         thumbnail_url: s.thumbnailFileId ? url(s.thumbnailFileId) : null,
       })),
@@ -51,21 +52,17 @@ export async function setRoutes(app: FastifyInstance): Promise<void> {
     const set = await app.sets.get(setName(req.params.name), performance.now());
     if (set.stickers.length > maxStickers) throw errors.setTooLarge(set.stickers.length, maxStickers);
     // The archive stops starting stickers when the client leaves or ARCHIVE_TIMEOUT_SEC passes.
-    const left = new AbortController();
-    reply.raw.on('close', () => reply.raw.writableFinished || left.abort());
-    const stop = AbortSignal.any([left.signal, AbortSignal.timeout(timeoutMs)]);
-    const limit = app.limitConversion;
+    const { stop } = jobSignals(reply, timeoutMs);
+    const variant = variantFor(app, req, q);
     const member = async (fileId: string) => {
-      const startedAt = performance.now();
-      const served = plain
-        ? await stickers.fetch(fileId, false, startedAt)
-        : (await serveVariant(stickers, fileId, q, { gzip: false, startedAt, accept: req.headers.accept, maxOutputSize, beforeConvert: limit && (() => limit(req)) })).served;
+      const served = plain ? await stickers.fetch(fileId, false, performance.now()) : await variant(fileId);
       return { body: served.body, output: served.entry.output };
     };
     reply.header('content-type', 'application/zip');
     reply.header('content-disposition', `attachment; filename="${set.name}.zip"`);
     reply.header('cache-control', 'no-store');
     const onDone = (counts: { delivered: number; failed: number; stopped: boolean }) => req.log.info({ set: set.name, ...counts }, 'archive done');
-    return reply.send(streamArchive(set, member, { concurrency, stop, query: options, onDone }));
+    const onHold = (aheadBytes: number) => req.log.debug({ set: set.name, aheadBytes }, 'archive waits for its reader');
+    return reply.send(streamArchive(set, member, { concurrency, stop, query: options, onDone, onHold }));
   });
 }

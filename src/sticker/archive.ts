@@ -22,7 +22,16 @@ const MTIME = new Date('2020-01-01T00:00:00Z');
 export function streamArchive(
   set: StickerSet,
   member: ArchiveMember,
-  o: { concurrency: number; stop: AbortSignal; query: Record<string, unknown>; onDone?: (counts: { delivered: number; failed: number; stopped: boolean }) => void },
+  o: {
+    concurrency: number;
+    stop: AbortSignal;
+    query: Record<string, unknown>;
+    onDone?: (counts: { delivered: number; failed: number; stopped: boolean }) => void;
+    /** Told when a reader has fallen behind and the next sticker waits for it (bytes not yet read). */
+    onHold?: (aheadBytes: number) => void;
+    /** Default ARCHIVE_AHEAD_BYTES (8 MB). */
+    aheadBytes?: number;
+  },
 ): NodeJS.ReadableStream {
   const zip = new ZipFile();
   const width = String(Math.max(0, set.stickers.length - 1)).length;
@@ -31,20 +40,24 @@ export function streamArchive(
   // Bytes added and not yet read out: a client that reads slowly holds back the next conversions, so the
   // archive never piles up more than ARCHIVE_AHEAD_BYTES in memory.
   let ahead = 0;
-  let wake: (() => void) | undefined;
+  // Every lane waiting for the reader (with ARCHIVE_CONCURRENCY > 1, more than one).
+  const waiting: Array<() => void> = [];
+  const wake = () => waiting.splice(0).forEach((resume) => resume());
   // Counts what the client has taken (a transform runs as its reader reads).
   const out = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       ahead = Math.max(0, ahead - chunk.length);
-      wake?.();
+      wake();
       done(null, chunk);
     },
   });
   zip.outputStream.pipe(out);
   // One listener for the whole archive (one per wait would pile up on a slow reader).
-  o.stop.addEventListener('abort', () => wake?.(), { once: true });
+  o.stop.addEventListener('abort', wake, { once: true });
+  const limit = o.aheadBytes ?? ARCHIVE_AHEAD_BYTES;
   const caughtUp = async () => {
-    while (ahead > ARCHIVE_AHEAD_BYTES && !o.stop.aborted) await new Promise<void>((resolve) => (wake = resolve));
+    if (ahead > limit && !o.stop.aborted) o.onHold?.(ahead);
+    while (ahead > limit && !o.stop.aborted) await new Promise<void>((resolve) => waiting.push(resolve));
   };
   const one = async (index: number) => {
     await caughtUp();

@@ -17,6 +17,7 @@ export interface VariantQuery {
   quality?: number;
   background?: string;
   gif_alpha?: GifAlpha;
+  tint?: string;
   preset?: PresetName;
 }
 
@@ -54,6 +55,11 @@ function buildSchema(maxOutputSize: number) {
       .optional()
       .describe('"transparent" or a hex colour such as ffffff or #fff'),
     gif_alpha: z.enum(['dither', 'threshold']).optional().describe('dither (default) or threshold'),
+    tint: z
+      .string()
+      .regex(/^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$/)
+      .optional()
+      .describe('a hex colour such as 1f2937: every pixel takes it, keeping its alpha (how Telegram paints needs_repainting emoji)'),
     preset: z
       .enum(PRESET_NAMES as [PresetName, ...PresetName[]])
       .optional()
@@ -126,17 +132,18 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
     return base.original === 'tgs' ? { kind: 'original' } : { kind: 'as-stored' };
   }
   const background = parseColour(q.background);
+  const tint = parseColour(q.tint);
   const gifAlpha: GifAlpha = q.gif_alpha ?? 'dither';
   if (q.gif_alpha !== undefined && format !== 'gif') throw errors.impossibleFormat('gif_alpha applies to format=gif');
   if (base.original === 'webm') {
     if (q.frame !== undefined) throw errors.impossibleFormat('frame applies to animated (TGS) stickers and animated images');
     if (format === 'webm') {
-      if (imageParams) throw errors.impossibleFormat('a video sticker is served as it is in WebM; size, fps, quality and background apply to the other formats');
+      if (imageParams) throw errors.impossibleFormat('a video sticker is served as it is in WebM; size, fps, quality, background and tint apply to the other formats');
       return { kind: 'as-stored' };
     }
     // Telegram's video stickers are at most 30 fps, so the source rate is kept unless a lower one is asked for.
     const fps = q.fps === undefined ? undefined : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : 60);
-    return { kind: 'video', format, size: q.size, fps, quality: q.quality ?? defaultQuality(format), background, ...(format === 'gif' && { gifAlpha }) };
+    return { kind: 'video', format, size: q.size, fps, quality: q.quality ?? defaultQuality(format), background, ...(tint && { tint }), ...(format === 'gif' && { gifAlpha }) };
   }
   // H.264 has no alpha: MP4 is always composited, onto white unless another colour is asked for.
   const opaque = format === 'mp4' ? (background ?? WHITE) : background;
@@ -149,13 +156,13 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
       // browsers slow down anything under 20 ms, so GIF stops at 50 fps.
       const source = Math.round(info.frameRate);
       const fps = Math.min(q.fps ?? source, source, format === 'gif' ? GIF_MAX_FPS : Infinity);
-      return format === 'gif' ? { kind: 'gif', width, height, fps, quality: q.quality ?? 80, background, gifAlpha } : { kind: format, width, height, fps, quality: q.quality ?? defaultQuality(format), background: opaque };
+      return format === 'gif' ? { kind: 'gif', width, height, fps, quality: q.quality ?? 80, background, gifAlpha, ...(tint && { tint }) } : { kind: format, width, height, fps, quality: q.quality ?? defaultQuality(format), background: opaque, ...(tint && { tint }) };
     }
-    if (base.original === format && q.size === undefined && q.fps === undefined && q.background === undefined && q.quality === undefined && q.gif_alpha === undefined) return { kind: 'as-stored' };
+    if (base.original === format && outputOptions(q).length === 0) return { kind: 'as-stored' };
     // An image's frames (one for a still) keep their own timing, at most fps a second when asked; the
     // thread learns how many there are.
     const fps = q.fps === undefined ? 0 : Math.min(q.fps, format === 'gif' ? GIF_MAX_FPS : Infinity);
-    const common = { width: q.size ?? 0, height: q.size ?? 0, fps, quality: q.quality ?? defaultQuality(format) };
+    const common = { width: q.size ?? 0, height: q.size ?? 0, fps, quality: q.quality ?? defaultQuality(format), ...(tint && { tint }) };
     return format === 'gif' ? { kind: 'gif', ...common, background, gifAlpha } : { kind: format, ...common, background: opaque };
   }
   if (q.fps !== undefined || q.quality !== undefined) throw errors.impossibleFormat('fps and quality apply to animated and lossy formats (webp, gif, apng, webm, mp4)');
@@ -163,16 +170,16 @@ export function resolveVariant(q: VariantQuery, base: StickerEntry, maxOutputSiz
     const info = base.info!;
     const frame = q.frame ?? 0;
     if (frame >= info.frames) throw errors.badParameter('frame', `an integer from 0 to ${info.frames - 1} for this sticker`);
-    return { kind: 'png', ...fit(info.width, info.height, q.size, maxOutputSize), frame, background };
+    return { kind: 'png', ...fit(info.width, info.height, q.size, maxOutputSize), frame, background, ...(tint && { tint }) };
   }
   // An animated image's frame count is known once it is decoded (in the pool): past its last is a 400 there.
-  return { kind: 'png', width: q.size ?? 0, height: q.size ?? 0, frame: q.frame ?? 0, background };
+  return { kind: 'png', width: q.size ?? 0, height: q.size ?? 0, frame: q.frame ?? 0, background, ...(tint && { tint }) };
 }
 
 const WHITE: [number, number, number] = [255, 255, 255];
 
 /** The query parameters that shape a converted output (a stored sticker takes none of them). */
-const SHAPING = ['size', 'frame', 'fps', 'quality', 'background', 'gif_alpha'] as const;
+const SHAPING = ['size', 'frame', 'fps', 'quality', 'background', 'gif_alpha', 'tint'] as const;
 const outputOptions = (q: VariantQuery) => SHAPING.filter((k) => q[k] !== undefined);
 
 /** Every query parameter that chooses the output (what ONLY_PRESETS allows only `preset` of). */
@@ -218,7 +225,7 @@ const GIF_MAX_FPS = 50;
 /** APNG is lossless (RGBA) unless a quality under 100 asks for a palette; the lossy formats start at 80. */
 const defaultQuality = (format: string) => (format === 'apng' ? 100 : 80);
 
-const IMAGE_ONLY = 'size, frame, fps, quality, background and gif_alpha apply to converted formats (format=png, webp, gif, apng, webm, mp4)';
+const IMAGE_ONLY = 'size, frame, fps, quality, background, gif_alpha and tint apply to converted formats (format=png, webp, gif, apng, webm, mp4)';
 
 /** The longer edge becomes size (default: the animation's own, within the limit); the ratio is kept. */
 function fit(w: number, h: number, size: number | undefined, max: number): { width: number; height: number } {

@@ -4,7 +4,7 @@ import { Deadline, sleep } from '../deadline.js';
 import { TOKEN_CHECK_TIMEOUT_MS, TOKEN_RECHECK_MS } from '../limits.js';
 import type { TelegramGate } from './gate.js';
 import type { TelegramFile } from '../model/telegram-file.js';
-import { parseStickerSet, type StickerSet } from '../model/sticker-set.js';
+import { parseSticker, parseStickerSet, type SetSticker, type StickerSet } from '../model/sticker-set.js';
 
 export interface TelegramClientOptions {
   botToken: string;
@@ -99,6 +99,15 @@ export class TelegramClient {
   /** A sticker set by name (getStickerSet); an unknown name is Telegram's 400 STICKERSET_INVALID. */
   getStickerSet(name: string, deadline: Deadline): Promise<StickerSet> {
     return this.#call('getStickerSet', { name }, deadline, (r) => parseStickerSet(r, (why) => errors.telegramUnavailable(`getStickerSet returned ${why}`)));
+  }
+
+  /** Custom emoji by id (getCustomEmojiStickers, at most 200 ids): Telegram leaves out the ids it does not know. */
+  getCustomEmojiStickers(ids: string[], deadline: Deadline): Promise<SetSticker[]> {
+    const fail = (why: string) => errors.telegramUnavailable(`getCustomEmojiStickers returned ${why}`);
+    return this.#call('getCustomEmojiStickers', { custom_emoji_ids: JSON.stringify(ids) }, deadline, (r) => {
+      if (!Array.isArray(r)) throw fail('a result that is not a list');
+      return r.map((s) => parseSticker(s, fail));
+    });
   }
 
   /** One Bot API method by GET, with retries: its parsed result, or the failure as the service's error. */

@@ -1,6 +1,8 @@
 import { withAnimation } from './animations.js';
 import { encodeAnimation } from './encode-animation.js';
-import { flattenOnto, samplePixels, type Frame } from './frames.js';
+import { paint, samplePixels, type Frame } from './frames.js';
+
+type Paints = { tint?: [number, number, number]; bg?: [number, number, number] };
 import type { EncodeResult, RenderAnimTask } from '../messages.js';
 import type { LoadedAnimation } from '../render/renderer.js';
 
@@ -27,16 +29,17 @@ export function renderAnimated(task: RenderAnimTask): Promise<EncodeResult> {
     const { frames, delays } = timeline(anim.frames, task.sourceFps, task.fps);
     // Frames are rendered one at a time and encoded as they come: a whole 1024 px animation held at once
     // would be gigabytes.
-    const each = () => lottieFrames(anim, frames, delays, task.background);
-    const sample = () => sampleFrames(anim, frames, task.background);
+    const paints = { tint: task.tint, bg: task.background };
+    const each = () => lottieFrames(anim, frames, delays, paints);
+    const sample = () => sampleFrames(anim, frames, paints);
     const r = await encodeAnimation(each(), sample, { format: task.format, width: task.width, height: task.height, fps: task.fps, quality: task.quality, gifAlpha: task.gifAlpha, background: task.background, ffmpegPath: task.ffmpegPath, square: task.square, compact: task.compact });
     return { ok: true, ...r, durationMs: delays.reduce((a, b) => a + b, 0) };
   });
 }
 
 /** The GIF palette's sample: pixels of frames spread over the animation. */
-function sampleFrames(anim: LoadedAnimation, frames: number[], bg?: [number, number, number]): Uint8Array {
-  return samplePixels(frames.length, anim.width * anim.height, (i) => (lottieFrames(anim, [frames[i]], [], bg).next().value as Frame).rgba);
+function sampleFrames(anim: LoadedAnimation, frames: number[], paints: Paints): Uint8Array {
+  return samplePixels(frames.length, anim.width * anim.height, (i) => (lottieFrames(anim, [frames[i]], [], paints).next().value as Frame).rgba);
 }
 
 /**
@@ -44,10 +47,10 @@ function sampleFrames(anim: LoadedAnimation, frames: number[], bg?: [number, num
  * (gifenc's quantize reads its sample's buffer whole), flattened onto bg, made one at a time as the encoder
  * asks.
  */
-function* lottieFrames(anim: LoadedAnimation, frames: number[], delays: number[], bg?: [number, number, number]): Generator<Frame> {
+function* lottieFrames(anim: LoadedAnimation, frames: number[], delays: number[], paints: Paints): Generator<Frame> {
   for (let i = 0; i < frames.length; i++) {
     const rgba = new Uint8Array(anim.frame(frames[i]));
-    if (bg) flattenOnto(rgba, bg);
+    paint(rgba, paints.tint, paints.bg);
     yield { rgba, delayMs: delays[i] ?? 0 };
   }
 }

@@ -60,10 +60,26 @@ export function flattenOnto(px: Uint8Array, [r, g, b]: [number, number, number])
   }
 }
 
-/** Each frame flattened onto bg when there is one. */
-export async function* onBackground(frames: Frames, bg: [number, number, number] | undefined): AsyncGenerator<Frame> {
+/**
+ * Straight-alpha RGBA painted in place: every pixel takes tint keeping its alpha (how Telegram clients draw
+ * needs_repainting emoji in the text colour), then flattened onto bg.
+ */
+export function paint(px: Uint8Array, tint: [number, number, number] | undefined, bg: [number, number, number] | undefined): void {
+  if (tint) {
+    const [r, g, b] = tint;
+    for (let i = 0; i < px.length; i += 4) {
+      px[i] = r;
+      px[i + 1] = g;
+      px[i + 2] = b;
+    }
+  }
+  if (bg) flattenOnto(px, bg);
+}
+
+/** Each frame painted (tint, then background) when either is asked for. */
+export async function* onBackground(frames: Frames, bg: [number, number, number] | undefined, tint?: [number, number, number]): AsyncGenerator<Frame> {
   for await (const f of frames) {
-    if (bg) flattenOnto(f.rgba, bg);
+    paint(f.rgba, tint, bg);
     yield f;
   }
 }

@@ -1,11 +1,11 @@
 import sharp from 'sharp';
 import type { EncodeResult, ImageInfoResult, ImageInfoTask, ImageTask } from '../messages.js';
-import { PNG_OPTIONS, rgb } from './libvips.js';
+import { PNG_OPTIONS, painted } from './libvips.js';
 import { MAX_ANIMATION_PIXELS, MAX_INPUT_PIXELS } from '../../limits.js';
 import { encodeAnimation } from './encode-animation.js';
 import { decodeVideo } from './video-decode.js';
 import { readApng } from '../png-chunks.js';
-import { atMostFps, flattenOnto, onBackground, samplePixels, type Frame } from './frames.js';
+import { atMostFps, onBackground, paint, samplePixels, type Frame } from './frames.js';
 
 // Images (WebP, PNG, JPEG, GIF; animated WebP and GIF with every frame) converted, and encoded images read
 // back, by libvips.
@@ -39,7 +39,7 @@ async function convertStill(task: ImageTask, page: number): Promise<EncodeResult
   let img = sharp(task.data, { page, pages: 1, limitInputPixels: MAX_INPUT_PIXELS });
   if (task.square) img = img.resize(task.square, task.square, { fit: 'contain', background: { r: 0, g: 0, b: 0, alpha: 0 } });
   else if (task.size) img = img.resize(task.size, task.size, { fit: 'inside' });
-  if (task.background) img = img.flatten({ background: rgb(task.background) });
+  img = await painted(img, task.tint, task.background);
   img = task.format === 'webp' ? img.webp({ quality: task.quality ?? 80, effort: 4 }) : task.format === 'gif' ? img.gif() : img.png(PNG_OPTIONS);
   const { data, info } = await img.toBuffer({ resolveWithObject: true });
   return { ok: true, data, width: info.width, height: info.height, frames: 1, still: true };
@@ -98,9 +98,8 @@ async function convertApng(task: ImageTask, apng: { frames: number; delaysMs: nu
   const frame = task.frame ?? 0;
   if (frame >= v.frames.length) return noSuchFrame(v.frames.length);
   if (task.format === 'png') {
-    let img = sharp(v.frames[frame].rgba, { raw: { width: v.width, height: v.height, channels: 4 } });
-    if (task.background) img = img.flatten({ background: rgb(task.background) });
-    const data = await img.png(PNG_OPTIONS).toBuffer();
+    paint(v.frames[frame].rgba, task.tint, task.background);
+    const data = await sharp(v.frames[frame].rgba, { raw: { width: v.width, height: v.height, channels: 4 } }).png(PNG_OPTIONS).toBuffer();
     return { ok: true, data, width: v.width, height: v.height, frames: 1, still: true };
   }
   return encodeFrames(task, v.frames, v.width, v.height);
@@ -111,12 +110,12 @@ async function encodeFrames(task: ImageTask, decoded: Frame[], width: number, he
   const frames = task.source !== 'video' && task.fps ? atMostFps(decoded, task.fps) : decoded;
   const sample = () => {
     const out = samplePixels(frames.length, width * height, (k) => frames[k].rgba);
-    if (task.background) flattenOnto(out, task.background);
+    paint(out, task.tint, task.background);
     return out;
   };
   const durationMs = frames.reduce((n, f) => n + f.delayMs, 0);
   // The sample is a copy, taken before the frames are flattened.
-  const r = await encodeAnimation(onBackground(frames, task.background), sample, {
+  const r = await encodeAnimation(onBackground(frames, task.background, task.tint), sample, {
     format: task.format as 'webp' | 'gif' | 'apng' | 'webm' | 'mp4',
     width,
     height,
