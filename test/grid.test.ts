@@ -56,6 +56,22 @@ describe('grids: GET /sticker-sets/:name/grid and POST /stickers/combine', () =>
     assert.equal(opaquePixels(await cell(res.rawPayload, 3, 2, 96)), 0);
   });
 
+  test('a grid is kept: asked again it comes from the memory tier (no tile, no thread), and revalidates with its ETag', async () => {
+    const first = await t.app.inject({ url: '/sticker-sets/Grid/grid?tile=80&format=png' });
+    assert.equal(first.headers['x-cache-status'], 'MISS');
+    const completed = t.app.pool.stats.completed;
+    t.fake.resetCounts();
+    const again = await t.app.inject({ url: '/sticker-sets/Grid/grid?tile=80&format=png' });
+    assert.deepEqual([again.statusCode, again.headers['x-cache-status'], again.headers['x-grid-columns']], [200, 'HIT', '2']);
+    assert.deepEqual(again.rawPayload, first.rawPayload);
+    assert.equal(t.app.pool.stats.completed, completed, 'no thread composed it again');
+    assert.equal(t.fake.calls.getFile, 0);
+    const revalidated = await t.app.inject({ url: '/sticker-sets/Grid/grid?tile=80&format=png', headers: { 'if-none-match': String(first.headers.etag) } });
+    assert.equal(revalidated.statusCode, 304);
+    const other = await t.app.inject({ url: '/sticker-sets/Grid/grid?tile=80&format=png&columns=3' });
+    assert.equal(other.headers['x-cache-status'], 'MISS', 'another layout is another grid');
+  });
+
   test('WebP by default; columns as asked; image_type=thumbnail draws the thumbnails (the sticker where there is none)', async () => {
     const res = await t.app.inject({ url: '/sticker-sets/Grid/grid?tile=64&columns=3' });
     assert.equal(res.statusCode, 200, res.payload);
@@ -74,6 +90,8 @@ describe('grids: GET /sticker-sets/:name/grid and POST /stickers/combine', () =>
     assert.equal(res.statusCode, 200, res.payload);
     assert.equal(res.headers['x-grid-failed'], '1:CORRUPT_STICKER,2:TELEGRAM_BAD_REQUEST');
     assert.equal(res.headers['cache-control'], 'no-store');
+    const again = await t.app.inject({ url: '/sticker-sets/Hostile/grid?tile=64&format=png' });
+    assert.deepEqual([again.headers['x-cache-status'], again.headers['x-grid-failed']], ['MISS', '1:CORRUPT_STICKER,2:TELEGRAM_BAD_REQUEST'], 'a grid with holes is not kept');
     assert.ok(opaquePixels(await cell(res.rawPayload, 0, 2, 64)) > 0);
     assert.equal(opaquePixels(await cell(res.rawPayload, 1, 2, 64)), 0);
   });

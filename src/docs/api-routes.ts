@@ -120,11 +120,15 @@ export const API_ROUTES: Record<string, RouteDoc> = {
       'Query: tile (16 to MAX_OUTPUT_SIZE, default 128: each cell\'s side), columns (1 to 64, default the square root of the count rounded up), ' +
       'format (webp, the default, or png), image_type (main: each sticker\'s first frame; thumbnail: the set\'s thumbnails), max_stickers (the first N). ' +
       'Each tile is the sticker as /stickers/{fileId}?format=png&size=<tile> (and cached as it), centred in its cell, row by row; a sticker that fails ' +
-      'leaves its cell empty and is named in X-Grid-Failed (index:CODE,...). At most MAX_GRID_STICKERS stickers and MAX_GRID_PIXELS pixels.',
+      'leaves its cell empty and is named in X-Grid-Failed (index:CODE,...); a grid without holes is kept in the memory tier. At most MAX_GRID_STICKERS ' +
+      'stickers and MAX_GRID_PIXELS pixels.',
     tag: 'stickers',
     params: { name: 'A set name (letters, digits, _; up to 64) or a t.me/addstickers/<name> link' },
     signed: true,
-    ok: { 200: { description: 'The grid', types: ['image/webp', 'image/png'] } },
+    ok: {
+      200: { description: 'The grid', types: ['image/webp', 'image/png'], stickerHeaders: true },
+      304: { description: 'If-None-Match matches the ETag' },
+    },
     errors: [errors.invalidSetName, errors.setNotFound, errors.gridTooLarge, errors.badParameter, ...telegramErrors, ...conversionErrors, errors.invalidSignature, errors.rateLimited, errors.internal],
     rateLimited: true,
   },

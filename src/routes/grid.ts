@@ -1,8 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors } from '../errors.js';
 import { contentTypes } from '../formats.js';
 import { collectTiles, gridLayout, parseCombineBody, parseGridQuery, type GridOptions } from '../sticker/grid.js';
 import { jobSignals, variantFor } from './many-stickers.js';
+import { entryHeaders, send } from './respond.js';
+import { makeEntry } from '../model/entry.js';
+import type { Served } from '../sticker/service.js';
 import { setName } from '../sticker/sets.js';
 
 // WebP quality of a grid: a contact sheet, read at a glance.
@@ -20,20 +24,34 @@ export async function gridRoutes(app: FastifyInstance): Promise<void> {
   const maxTile = config.limits.maxOutputSize;
 
   const respondGrid = async (req: FastifyRequest, reply: FastifyReply, fileIds: string[], o: GridOptions, cacheControl: string) => {
+    const started = performance.now();
     const layout = gridLayout(fileIds.length, o, maxPixels);
+    reply.header('x-grid-columns', String(layout.columns));
+    const respond = (served: Served, control: string) =>
+      send(reply, served, { headers: entryHeaders(served, control), etag: served.entry.etag, ifNoneMatch: req.headers['if-none-match'], fileId: '', started });
+    // A whole grid is kept in the memory tier, under the stickers and the layout it shows.
+    const key = `grid/${createHash('sha1').update(JSON.stringify([fileIds, o.tile, layout.columns, o.format])).digest('base64url')}`;
+    const kept = app.memoryCache.get(key);
+    if (kept) return respond({ entry: kept, body: kept.plain!, gzip: false, cache: 'HIT' }, cacheControl);
     const { left, stop } = jobSignals(reply, timeoutMs);
     const tile = variantFor(app, req, { format: 'png', size: o.tile });
     const tileOf = async (fileId: string) => (await tile(fileId)).body;
     const { tiles, failed } = await collectTiles(fileIds, tileOf, { concurrency, stop, timeoutMs });
     const image = await pool.composeGrid(tiles, { tile: o.tile, columns: layout.columns, format: o.format, quality: GRID_WEBP_QUALITY }, left);
-    reply.header('content-type', contentTypes[o.format]);
-    reply.header('x-output-width', String(image.width));
-    reply.header('x-output-height', String(image.height));
-    reply.header('x-grid-columns', String(layout.columns));
+    const entry = makeEntry({
+      fileUniqueId: 'grid',
+      original: o.format,
+      output: o.format,
+      contentType: contentTypes[o.format],
+      isConverted: true,
+      conversionMs: image.ms,
+      plain: image.data,
+      outputDims: { width: image.width, height: image.height, frames: 1 },
+    });
     if (failed.length > 0) reply.header('x-grid-failed', failed.map((f) => `${f.index}:${f.code}`).join(','));
     // A grid with holes is not worth keeping: the next request may fill them.
-    reply.header('cache-control', failed.length > 0 ? 'no-store' : cacheControl);
-    return reply.send(image.data);
+    else app.memoryCache.set(key, entry);
+    respond({ entry, body: image.data, gzip: false, cache: 'MISS' }, failed.length > 0 ? 'no-store' : cacheControl);
   };
 
   // POST /stickers/combine takes JSON only (Fastify would also hand it plain text): anything else is a 415.
