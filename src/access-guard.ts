@@ -33,7 +33,7 @@ export async function guardAccess(app: FastifyInstance, config: Config): Promise
     const path = at < 0 ? req.url : req.url.slice(0, at);
     const query = at < 0 ? '' : req.url.slice(at + 1);
     // POST routes work on what the body names, which no URL signature covers: they take UPLOAD_TOKEN instead.
-    const upload = req.method === 'POST' && (path === '/convert' || path === '/stickers/combine');
+    const upload = req.method === 'POST' && (path === '/convert' || path.startsWith('/stickers/combine'));
     if (!upload && !SERVED.some((p) => path.startsWith(p))) return done();
     if (upload) {
       if (token && !bearerMatches(req.headers.authorization, token)) return done(errors.unauthorized());

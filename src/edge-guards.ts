@@ -8,7 +8,7 @@ const EXPOSED = [
   'x-file-size', 'x-is-converted', 'x-conversion-time-ms', 'x-processing-time-ms', 'x-lottie-frames', 'x-lottie-frame-rate',
   'x-lottie-dimensions', 'x-output-width', 'x-output-height', 'x-output-frames', 'x-output-duration-ms',
   'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-preset', 'x-preset-fit', 'x-preset-size', 'x-preset-quality',
-  'x-preset-fps', 'x-grid-columns', 'x-grid-failed', 'x-custom-emoji-id', 'x-needs-repainting', 'x-emoji',
+  'x-preset-fps', 'x-grid-columns', 'x-grid-failed', 'x-tile-size', 'x-images-combined', 'x-images-failed', 'x-sticker-set-name', 'x-image-type', 'x-custom-emoji-id', 'x-needs-repainting', 'x-emoji',
 ]; // prettier-ignore
 
 /**

@@ -102,10 +102,12 @@ describe('grids: GET /sticker-sets/:name/grid and POST /stickers/combine', () =>
     assert.match(five.json().message, /max_stickers=4/);
     const first4 = await t.app.inject({ url: '/sticker-sets/Five/grid?tile=32&max_stickers=4' });
     assert.equal(first4.statusCode, 200, first4.payload);
+    const capped = await t.app.inject({ url: '/sticker-sets/Five/grid?tile=32&max_stickers=5' });
+    assert.deepEqual([capped.statusCode, capped.json().code], [422, 'GRID_TOO_LARGE'], 'max_stickers is a cap: five are still five');
     const huge = await t.app.inject({ url: '/sticker-sets/Five/grid?tile=512&max_stickers=2' });
     assert.deepEqual([huge.statusCode, huge.json().code], [422, 'GRID_TOO_LARGE']);
     t.fake.resetCounts();
-    for (const q of ['tile=8', 'tile=100000', 'tile=1e2', 'columns=0', 'format=gif', 'image_type=big', 'max_stickers=5']) {
+    for (const q of ['tile=8', 'tile=100000', 'tile=1e2', 'columns=0', 'format=gif', 'image_type=big', 'max_stickers=0']) {
       const res = await t.app.inject({ url: `/sticker-sets/Five/grid?${q}` });
       assert.deepEqual([res.statusCode, res.json().code], [400, 'INVALID_PARAMETER'], q);
     }
@@ -139,13 +141,34 @@ describe('grids: GET /sticker-sets/:name/grid and POST /stickers/combine', () =>
     assert.equal(t.fake.calls.getFile, 0);
   });
 
+  test("POST /stickers/combine-from-set: the Python service's route and body (name or url, image_type, tile_size, max_stickers), with its headers", async () => {
+    const post = (payload: unknown) => t.app.inject({ method: 'POST', url: '/stickers/combine-from-set', payload: payload as Record<string, unknown> });
+    const res = await post({ url: 'https://t.me/addstickers/Grid', image_type: 'thumb', tile_size: 64, max_stickers: 2, format: 'png' });
+    assert.equal(res.statusCode, 200, res.payload);
+    assert.deepEqual(
+      ['x-sticker-set-name', 'x-image-type', 'x-tile-size', 'x-images-combined', 'x-images-failed', 'cache-control'].map((h) => res.headers[h]),
+      ['Grid', 'thumbnail', '64', '2', '0', 'no-store'],
+    );
+    const viaGet = await t.app.inject({ url: '/sticker-sets/Grid/grid?tile=64&image_type=thumbnail&max_stickers=2&format=png' });
+    assert.deepEqual(viaGet.rawPayload, res.rawPayload, 'the same grid as the GET route');
+    const byName = await post({ name: 'Grid' });
+    assert.deepEqual([byName.statusCode, byName.headers['content-type'], byName.headers['x-image-type']], [200, 'image/webp', 'main']);
+    for (const [body, field] of [[{}, 'name'], [{ name: 'Grid', image_type: 'big' }, 'image_type'], [{ name: 'Grid', tile_size: '64' }, 'tile_size'], [{ name: 'Grid', max_stickers: 0 }, 'max_stickers']] as const) {
+      const bad = await post(body);
+      assert.deepEqual([bad.statusCode, bad.json().code], [400, 'INVALID_BODY'], JSON.stringify(body));
+      assert.match(bad.json().message, new RegExp(`"${field}"`));
+    }
+    const unknown = await post({ name: 'NoSuchSet' });
+    assert.deepEqual([unknown.statusCode, unknown.json().code], [404, 'STICKER_SET_NOT_FOUND']);
+  });
+
   test('every member failing is the first failure, not an empty grid', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/stickers/combine', payload: { file_ids: [ids.bad] } });
     assert.deepEqual([res.statusCode, res.json().code], [422, 'CORRUPT_STICKER']);
   });
 });
 
-test('with URL signing on, POST /stickers/combine is off without UPLOAD_TOKEN and takes it as a bearer token', async () => {
+test('with URL signing on, POST /stickers/combine (and combine-from-set) is off without UPLOAD_TOKEN and takes it as a bearer token', async () => {
   const key = 'grid-signing-key-0123456789abcdefgh';
   const off = await buildTestApp({ URL_SIGNING_KEY: key });
   const token = 'combine-token-0123456789';
@@ -155,6 +178,8 @@ test('with URL signing on, POST /stickers/combine is off without UPLOAD_TOKEN an
     on.fake.add(fid('signed_grid'), { data: fixture('static_webp_800x600.webp') });
     const r1 = await off.app.inject({ method: 'POST', url: '/stickers/combine', payload });
     assert.deepEqual([r1.statusCode, r1.json().code], [403, 'UPLOADS_DISABLED']);
+    const fromSet = await off.app.inject({ method: 'POST', url: '/stickers/combine-from-set', payload: { name: 'Any' } });
+    assert.deepEqual([fromSet.statusCode, fromSet.json().code], [403, 'UPLOADS_DISABLED']);
     const r2 = await on.app.inject({ method: 'POST', url: '/stickers/combine', payload });
     assert.deepEqual([r2.statusCode, r2.json().code], [401, 'UNAUTHORIZED']);
     const r3 = await on.app.inject({ method: 'POST', url: '/stickers/combine', payload, headers: { authorization: `Bearer ${token}` } });

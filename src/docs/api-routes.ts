@@ -154,6 +154,18 @@ export const API_ROUTES: Record<string, RouteDoc> = {
     errors: [errors.rateLimited],
     rateLimited: true,
   },
+  'POST /stickers/combine-from-set': {
+    summary: "A set's grid, as the Python service's route takes it",
+    description:
+      'JSON body {"name": "Animals" (or "url": "https://t.me/addstickers/Animals"), "image_type": "main" | "thumbnail" | "thumb", "tile_size": 128, ' +
+      '"max_stickers": n, "columns": n, "format": "webp" | "png"}: the grid of GET /sticker-sets/{name}/grid, with X-Sticker-Set-Name and X-Image-Type. ' +
+      'Needs UPLOAD_TOKEN as POST /stickers/combine does.',
+    tag: 'stickers',
+    body: { description: 'The set and the layout', types: ['application/json'] },
+    ok: { 200: { description: 'The grid', types: ['image/webp', 'image/png'], stickerHeaders: true } },
+    errors: [errors.badBody, errors.invalidSetName, errors.setNotFound, errors.gridTooLarge, ...telegramErrors, ...conversionErrors, errors.unauthorized, errors.uploadsDisabled, errors.rateLimited, errors.internal],
+    rateLimited: true,
+  },
   'GET /health': {
     summary: 'Liveness',
     description: 'Touches no dependency: { status: "ok", pid, uptimeSec }.',

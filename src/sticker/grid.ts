@@ -21,16 +21,30 @@ export interface GridLayout {
   height: number;
 }
 
+/** A set's grid: which stickers, besides the layout. */
+export interface SetGridOptions extends GridOptions {
+  /** The set's thumbnails rather than its stickers' first frames. */
+  thumbnails: boolean;
+  /** The first N stickers only. */
+  maxStickers: number | undefined;
+}
+
+// image_type: the Python service's "thumb" is its other name for thumbnails.
+const IMAGE_TYPES = ['main', 'thumbnail', 'thumb'] as const;
+const IMAGE_TYPE_DOC = "main (each sticker's first frame) or thumbnail (the set's thumbnails; also thumb)";
+// A cap, not a size: the set's own count, when lower, is what counts against MAX_GRID_STICKERS.
+const MAX_STICKERS_CAP = 100_000;
+
 /** GET /sticker-sets/:name/grid's query, validated: 400 INVALID_PARAMETER naming what is wrong. */
-export function parseGridQuery(query: unknown, maxTile: number, maxStickers: number): GridOptions & { thumbnails: boolean; maxStickers: number | undefined } {
+export function parseGridQuery(query: unknown, maxTile: number): SetGridOptions {
   const { z } = require('zod') as typeof import('zod');
   const integer = (min: number, max: number) => z.string().regex(/^[1-9][0-9]{0,5}$/).transform(Number).pipe(z.number().min(min).max(max)).describe(`a decimal integer from ${min} to ${max}`);
   const schema = z.object({
     tile: integer(16, maxTile).default(128),
     columns: integer(1, MAX_COLUMNS).optional(),
     format: z.enum(['webp', 'png']).default('webp').describe('webp or png'),
-    image_type: z.enum(['main', 'thumbnail']).default('main').describe("main (each sticker's first frame) or thumbnail (the set's thumbnails)"),
-    max_stickers: integer(1, maxStickers).optional(),
+    image_type: z.enum(IMAGE_TYPES).default('main').describe(IMAGE_TYPE_DOC),
+    max_stickers: integer(1, MAX_STICKERS_CAP).optional(),
   });
   const { sig: _sig, ...rest } = (query ?? {}) as Record<string, unknown>;
   const parsed = schema.safeParse(rest);
@@ -39,31 +53,56 @@ export function parseGridQuery(query: unknown, maxTile: number, maxStickers: num
     throw errors.badParameter(name, describe(schema.shape, name) ?? parsed.error.issues[0].message);
   }
   const q = parsed.data;
-  return { tile: q.tile, columns: q.columns, format: q.format, thumbnails: q.image_type === 'thumbnail', maxStickers: q.max_stickers };
+  return { tile: q.tile, columns: q.columns, format: q.format, thumbnails: q.image_type !== 'main', maxStickers: q.max_stickers };
+}
+
+/** POST /stickers/combine-from-set's JSON body (the Python service's): the set by name or url, then the layout. */
+export function parseCombineFromSetBody(body: unknown, maxTile: number): SetGridOptions & { name: string } {
+  const { z } = require('zod') as typeof import('zod');
+  const schema = z.object({
+    name: z.string().optional().describe('the set name (or give url)'),
+    url: z.string().optional().describe('a t.me/addstickers/ link (or give name)'),
+    image_type: z.enum(IMAGE_TYPES).default('main').describe(IMAGE_TYPE_DOC),
+    tile_size: bodyInteger(16, maxTile).default(128),
+    columns: bodyInteger(1, MAX_COLUMNS).optional(),
+    format: z.enum(['webp', 'png']).default('webp').describe('webp or png'),
+    max_stickers: bodyInteger(1, MAX_STICKERS_CAP).optional(),
+  });
+  const b = parseBody(schema, body, '{"name": "Animals", "tile_size": 128}');
+  const name = b.name ?? b.url;
+  if (!name) throw errors.badBody('name', 'give the set as name (or as url, a t.me/addstickers/ link)');
+  return { name, tile: b.tile_size, columns: b.columns, format: b.format, thumbnails: b.image_type !== 'main', maxStickers: b.max_stickers };
 }
 
 /** POST /stickers/combine's JSON body, validated: 400 INVALID_BODY naming the field. */
 export function parseCombineBody(body: unknown, maxTile: number, maxStickers: number): GridOptions & { fileIds: string[] } {
   const { z } = require('zod') as typeof import('zod');
-  const integer = (min: number, max: number) => z.number().int().min(min).max(max).describe(`an integer from ${min} to ${max}`);
   const schema = z.object({
     file_ids: z
       .array(z.string())
       .min(1)
       .max(maxStickers)
       .describe(`an array of 1 to ${maxStickers} file ids (MAX_GRID_STICKERS)`),
-    tile_size: integer(16, maxTile).default(128),
-    columns: integer(1, MAX_COLUMNS).optional(),
+    tile_size: bodyInteger(16, maxTile).default(128),
+    columns: bodyInteger(1, MAX_COLUMNS).optional(),
     format: z.enum(['webp', 'png']).default('webp').describe('webp or png'),
   });
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) {
-    const name = String(parsed.error.issues[0].path[0] ?? 'body');
-    throw errors.badBody(name, describe(schema.shape, name) ?? 'a JSON object {"file_ids": [...], "tile_size": 128}');
-  }
-  const b = parsed.data;
+  const b = parseBody(schema, body, '{"file_ids": [...], "tile_size": 128}');
   for (const id of b.file_ids) validateFileId(id);
   return { fileIds: b.file_ids, tile: b.tile_size, columns: b.columns, format: b.format };
+}
+
+function bodyInteger(min: number, max: number) {
+  const { z } = require('zod') as typeof import('zod');
+  return z.number().int().min(min).max(max).describe(`an integer from ${min} to ${max}`);
+}
+
+/** A JSON body parsed by its schema; 400 INVALID_BODY naming the first field that is wrong. */
+function parseBody<S extends import('zod').ZodObject>(schema: S, body: unknown, example: string): import('zod').infer<S> {
+  const parsed = schema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  const name = String(parsed.error.issues[0].path[0] ?? 'body');
+  throw errors.badBody(name, describe(schema.shape, name) ?? `a JSON object such as ${example}`);
 }
 
 const describe = (shape: Record<string, unknown>, name: string) => (shape[name] as { description?: string } | undefined)?.description;
