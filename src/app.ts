@@ -6,7 +6,7 @@ import { SERVER_TIMEOUT_CHECK_MS } from './limits.js';
 import type { ThreadPool } from './convert/pool.js';
 import type { Converter } from './convert/converter.js';
 import type { MemoryCache } from './cache/memory.js';
-import type { TelegramClient } from './telegram/client.js';
+import { noTelegramCalls, type TelegramClient } from './telegram/client.js';
 import type { StickerService } from './sticker/service.js';
 import type { StickerSets } from './sticker/sets.js';
 import type { CustomEmojiResolver } from './sticker/custom-emoji.js';
@@ -139,7 +139,7 @@ function processStats({ memoryCache, telegram, stickers, pool, redis, uploads, d
   return {
     pid: process.pid,
     memory: memoryCache.stats(),
-    telegram: telegram ? { ...telegram.counters } : { getFileCalls: 0, downloadCalls: 0, errors: 0, rateLimited: 0, retries: 0, bytesDownloaded: 0 },
+    telegram: telegram ? { ...telegram.counters } : noTelegramCalls(),
     coalesced: stickers.coalesced,
     coalescedAcrossProcesses: stickers.coalescedAcrossProcesses,
     pool: pool.stats,

@@ -132,6 +132,8 @@ export function registerMetrics(parts: Parts, stats: StatsCollector): Metrics {
   readCounter('telegram_requests_total', 'Calls to Telegram by method', ['method'], (set) => {
     const c = parts.telegram?.counters;
     set({ method: 'getFile' }, c?.getFileCalls ?? 0);
+    set({ method: 'getStickerSet' }, c?.getStickerSetCalls ?? 0);
+    set({ method: 'getCustomEmojiStickers' }, c?.getCustomEmojiStickersCalls ?? 0);
     set({ method: 'download' }, c?.downloadCalls ?? 0);
   });
   readCounter('telegram_failures_total', 'Telegram failures by kind: errors, retries, 429 pauses', ['kind'], (set) => {

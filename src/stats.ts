@@ -1,11 +1,12 @@
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
+import type { TelegramCounters } from './telegram/client.js';
 
 /** One process's counters, as /cache/stats reports them before summing. */
 export interface ProcessStats {
   pid: number;
   memory: { hits: number; misses: number; items: number; bytes: number; maxBytes: number; evictions: number };
-  telegram: { getFileCalls: number; downloadCalls: number; errors: number; rateLimited: number; retries: number; bytesDownloaded: number };
+  telegram: TelegramCounters;
   coalesced: number;
   coalescedAcrossProcesses: number;
   pool: { threads: number; queued: number; completed: number };

@@ -53,6 +53,9 @@ describe('GET /custom-emoji/:id', () => {
       assert.equal(r.headers['content-type'], 'image/webp');
     }
     assert.deepEqual(t.fake.customEmojiCalls.map((c) => c.length), [200, 50]);
+    const stats = (await t.app.inject({ url: '/cache/stats' })).json();
+    assert.equal(stats.telegram.getCustomEmojiStickersCalls, 2, 'counted in /cache/stats');
+    assert.match((await t.app.inject({ url: '/metrics' })).payload, /telegram_requests_total\{method="getCustomEmojiStickers"\} 2/);
     assert.deepEqual(t.fake.customEmojiCalls.flat().sort(), [...ids].sort());
     // Resolved ids are kept: asked again, Telegram is not.
     assert.equal((await t.app.inject({ url: `/custom-emoji/${ids[7]}?format=png` })).statusCode, 200);

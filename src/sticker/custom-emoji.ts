@@ -30,8 +30,6 @@ export class CustomEmojiResolver {
   readonly #flights = new Map<string, Promise<SetSticker>>();
   readonly #queue = new Map<string, Waiter>();
   #timer: NodeJS.Timeout | undefined;
-  /** getCustomEmojiStickers calls made, and ids asked for in them. */
-  readonly counters = { calls: 0, ids: 0 };
 
   constructor(private readonly opts: { telegram: TelegramClient | undefined; batchMs: number; ttlMs: number; endpointTimeoutMs: number }) {}
 
@@ -62,8 +60,6 @@ export class CustomEmojiResolver {
   async #resolve(batch: Array<[string, Waiter]>): Promise<void> {
     const deadline = new Deadline(this.opts.endpointTimeoutMs);
     try {
-      this.counters.calls++;
-      this.counters.ids += batch.length;
       const found = await this.opts.telegram!.getCustomEmojiStickers(batch.map(([id]) => id), deadline);
       const byId = new Map(found.flatMap((s) => (s.customEmojiId ? [[s.customEmojiId, s] as const] : [])));
       for (const [id, w] of batch) {

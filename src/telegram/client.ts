@@ -23,6 +23,8 @@ export interface TelegramClientOptions {
 
 export interface TelegramCounters {
   getFileCalls: number;
+  getStickerSetCalls: number;
+  getCustomEmojiStickersCalls: number;
   downloadCalls: number;
   errors: number;
   rateLimited: number;
@@ -47,9 +49,12 @@ class RetryAfter extends Error {
 const MAX_API_BODY = 1 << 20;
 const MAX_429_WAITS = 5;
 
-/** The Bot API client: getFile and the file download, over one pooled undici dispatcher. */
+/** Counters of a process that has made no call (or has no client: no token). */
+export const noTelegramCalls = (): TelegramCounters => ({ getFileCalls: 0, getStickerSetCalls: 0, getCustomEmojiStickersCalls: 0, downloadCalls: 0, errors: 0, rateLimited: 0, retries: 0, bytesDownloaded: 0 });
+
+/** The Bot API client: getFile, getStickerSet, getCustomEmojiStickers and the file download, over one pooled undici dispatcher. */
 export class TelegramClient {
-  readonly counters: TelegramCounters = { getFileCalls: 0, downloadCalls: 0, errors: 0, rateLimited: 0, retries: 0, bytesDownloaded: 0 };
+  readonly counters: TelegramCounters = noTelegramCalls();
   readonly #opts: TelegramClientOptions;
   /** When Telegram last rejected the token (Date.now()), or 0 while it accepts it. */
   #rejectedAt = 0;
@@ -98,7 +103,7 @@ export class TelegramClient {
 
   /** A sticker set by name (getStickerSet); an unknown name is Telegram's 400 STICKERSET_INVALID. */
   getStickerSet(name: string, deadline: Deadline): Promise<StickerSet> {
-    return this.#call('getStickerSet', { name }, deadline, (r) => parseStickerSet(r, (why) => errors.telegramUnavailable(`getStickerSet returned ${why}`)));
+    return this.#call('getStickerSet', { name }, deadline, (r) => parseStickerSet(r, (why) => errors.telegramUnavailable(`getStickerSet returned ${why}`)), () => this.counters.getStickerSetCalls++);
   }
 
   /** Custom emoji by id (getCustomEmojiStickers, at most 200 ids): Telegram leaves out the ids it does not know. */
@@ -107,7 +112,7 @@ export class TelegramClient {
     return this.#call('getCustomEmojiStickers', { custom_emoji_ids: JSON.stringify(ids) }, deadline, (r) => {
       if (!Array.isArray(r)) throw fail('a result that is not a list');
       return r.map((s) => parseSticker(s, fail));
-    });
+    }, () => this.counters.getCustomEmojiStickersCalls++);
   }
 
   /** One Bot API method by GET, with retries: its parsed result, or the failure as the service's error. */
