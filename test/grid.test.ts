@@ -54,6 +54,12 @@ describe('grids: GET /sticker-sets/:name/grid and POST /stickers/combine', () =>
       assert.deepEqual(await cell(res.rawPayload, index, 2, 96), await centred(own.rawPayload, 96), `cell ${index}`);
     }
     assert.equal(opaquePixels(await cell(res.rawPayload, 3, 2, 96)), 0);
+    // On a background (the Python service's grids were white): the empty cell is that colour, opaque.
+    const white = await t.app.inject({ url: '/sticker-sets/Grid/grid?tile=96&format=png&background=ffffff' });
+    const empty = await cell(white.rawPayload, 3, 2, 96);
+    assert.ok(empty.every((v) => v === 255), 'the empty cell is opaque white');
+    const bad = await t.app.inject({ url: '/sticker-sets/Grid/grid?background=white' });
+    assert.deepEqual([bad.statusCode, bad.json().code], [400, 'INVALID_PARAMETER']);
   });
 
   test('a grid is kept: asked again it comes from the memory tier (no tile, no thread), and revalidates with its ETag', async () => {

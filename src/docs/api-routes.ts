@@ -118,7 +118,8 @@ export const API_ROUTES: Record<string, RouteDoc> = {
     summary: "A set's stickers in one image: the first frame of each in a grid",
     description:
       'Query: tile (16 to MAX_OUTPUT_SIZE, default 128: each cell\'s side), columns (1 to 64, default the square root of the count rounded up), ' +
-      'format (webp, the default, or png), image_type (main: each sticker\'s first frame; thumbnail: the set\'s thumbnails), max_stickers (the first N). ' +
+      'format (webp, the default, or png), image_type (main: each sticker\'s first frame; thumbnail or thumb: the set\'s thumbnails), max_stickers ' +
+      '(at most the first N), background (transparent or a hex colour). ' +
       'Each tile is the sticker as /stickers/{fileId}?format=png&size=<tile> (and cached as it), centred in its cell, row by row; a sticker that fails ' +
       'leaves its cell empty and is named in X-Grid-Failed (index:CODE,...); a grid without holes is kept in the memory tier. At most MAX_GRID_STICKERS ' +
       'stickers and MAX_GRID_PIXELS pixels.',

@@ -31,7 +31,7 @@ export async function gridRoutes(app: FastifyInstance): Promise<void> {
     const respond = (served: Served, control: string) =>
       send(reply, served, { headers: entryHeaders(served, control), etag: served.entry.etag, ifNoneMatch: req.headers['if-none-match'], fileId: '', started });
     // A whole grid is kept in the memory tier, under the stickers and the layout it shows.
-    const key = `grid/${createHash('sha1').update(JSON.stringify([fileIds, o.tile, layout.columns, o.format])).digest('base64url')}`;
+    const key = `grid/${createHash('sha1').update(JSON.stringify([fileIds, o.tile, layout.columns, o.format, o.background])).digest('base64url')}`;
     const kept = app.memoryCache.get(key);
     if (kept) {
       reply.header('x-images-combined', String(fileIds.length)).header('x-images-failed', '0');
@@ -41,7 +41,7 @@ export async function gridRoutes(app: FastifyInstance): Promise<void> {
     const tile = variantFor(app, req, { format: 'png', size: o.tile });
     const tileOf = async (fileId: string) => (await tile(fileId)).body;
     const { tiles, failed } = await collectTiles(fileIds, tileOf, { concurrency, stop, timeoutMs });
-    const image = await pool.composeGrid(tiles, { tile: o.tile, columns: layout.columns, format: o.format, quality: GRID_WEBP_QUALITY }, left);
+    const image = await pool.composeGrid(tiles, { tile: o.tile, columns: layout.columns, format: o.format, quality: GRID_WEBP_QUALITY, background: o.background }, left);
     const entry = makeEntry({
       fileUniqueId: 'grid',
       original: o.format,

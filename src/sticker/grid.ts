@@ -1,5 +1,6 @@
 import { errors } from '../errors.js';
 import { validateFileId } from './service.js';
+import { parseColour } from './variant.js';
 import { failureOf, notReached, runBounded, type Failure } from './set-work.js';
 
 // WebP's largest side.
@@ -12,6 +13,8 @@ export interface GridOptions {
   /** Default: the square root of the count, rounded up. */
   columns: number | undefined;
   format: 'webp' | 'png';
+  /** The colour behind the tiles; transparent when undefined. */
+  background: [number, number, number] | undefined;
 }
 
 export interface GridLayout {
@@ -34,6 +37,8 @@ const IMAGE_TYPES = ['main', 'thumbnail', 'thumb'] as const;
 const IMAGE_TYPE_DOC = "main (each sticker's first frame) or thumbnail (the set's thumbnails; also thumb)";
 // A cap, not a size: the set's own count, when lower, is what counts against MAX_GRID_STICKERS.
 const MAX_STICKERS_CAP = 100_000;
+const COLOUR = /^(transparent|#?[0-9a-fA-F]{6}|#?[0-9a-fA-F]{3})$/;
+const COLOUR_DOC = '"transparent" (the default) or a hex colour such as ffffff';
 
 /** GET /sticker-sets/:name/grid's query, validated: 400 INVALID_PARAMETER naming what is wrong. */
 export function parseGridQuery(query: unknown, maxTile: number): SetGridOptions {
@@ -45,6 +50,7 @@ export function parseGridQuery(query: unknown, maxTile: number): SetGridOptions 
     format: z.enum(['webp', 'png']).default('webp').describe('webp or png'),
     image_type: z.enum(IMAGE_TYPES).default('main').describe(IMAGE_TYPE_DOC),
     max_stickers: integer(1, MAX_STICKERS_CAP).optional(),
+    background: z.string().regex(COLOUR).optional().describe(COLOUR_DOC),
   });
   const { sig: _sig, ...rest } = (query ?? {}) as Record<string, unknown>;
   const parsed = schema.safeParse(rest);
@@ -53,7 +59,7 @@ export function parseGridQuery(query: unknown, maxTile: number): SetGridOptions 
     throw errors.badParameter(name, describe(schema.shape, name) ?? parsed.error.issues[0].message);
   }
   const q = parsed.data;
-  return { tile: q.tile, columns: q.columns, format: q.format, thumbnails: q.image_type !== 'main', maxStickers: q.max_stickers };
+  return { tile: q.tile, columns: q.columns, format: q.format, background: parseColour(q.background), thumbnails: q.image_type !== 'main', maxStickers: q.max_stickers };
 }
 
 /** POST /stickers/combine-from-set's JSON body (the Python service's): the set by name or url, then the layout. */
@@ -67,11 +73,12 @@ export function parseCombineFromSetBody(body: unknown, maxTile: number): SetGrid
     columns: bodyInteger(1, MAX_COLUMNS).optional(),
     format: z.enum(['webp', 'png']).default('webp').describe('webp or png'),
     max_stickers: bodyInteger(1, MAX_STICKERS_CAP).optional(),
+    background: z.string().regex(COLOUR).optional().describe(COLOUR_DOC),
   });
   const b = parseBody(schema, body, '{"name": "Animals", "tile_size": 128}');
   const name = b.name ?? b.url;
   if (!name) throw errors.badBody('name', 'give the set as name (or as url, a t.me/addstickers/ link)');
-  return { name, tile: b.tile_size, columns: b.columns, format: b.format, thumbnails: b.image_type !== 'main', maxStickers: b.max_stickers };
+  return { name, tile: b.tile_size, columns: b.columns, format: b.format, background: parseColour(b.background), thumbnails: b.image_type !== 'main', maxStickers: b.max_stickers };
 }
 
 /** POST /stickers/combine's JSON body, validated: 400 INVALID_BODY naming the field. */
@@ -86,10 +93,11 @@ export function parseCombineBody(body: unknown, maxTile: number, maxStickers: nu
     tile_size: bodyInteger(16, maxTile).default(128),
     columns: bodyInteger(1, MAX_COLUMNS).optional(),
     format: z.enum(['webp', 'png']).default('webp').describe('webp or png'),
+    background: z.string().regex(COLOUR).optional().describe(COLOUR_DOC),
   });
   const b = parseBody(schema, body, '{"file_ids": [...], "tile_size": 128}');
   for (const id of b.file_ids) validateFileId(id);
-  return { fileIds: b.file_ids, tile: b.tile_size, columns: b.columns, format: b.format };
+  return { fileIds: b.file_ids, tile: b.tile_size, columns: b.columns, format: b.format, background: parseColour(b.background) };
 }
 
 function bodyInteger(min: number, max: number) {

@@ -232,7 +232,8 @@ function fit(w: number, h: number, size: number | undefined, max: number): { wid
   return fitEdge(w, h, size ?? Math.min(Math.max(w, h), max));
 }
 
-function parseColour(bg: string | undefined): [number, number, number] | undefined {
+/** "transparent", rrggbb or rgb (with or without #; already validated) as [r, g, b]; transparent is undefined. */
+export function parseColour(bg: string | undefined): [number, number, number] | undefined {
   if (bg === undefined || bg === 'transparent') return undefined;
   let hex = bg.replace(/^#/, '');
   if (hex.length === 3) hex = [...hex].map((c) => c + c).join('');
