@@ -2,6 +2,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { buildTestApp, fixture, fid, type TestApp } from './helper.js';
 
 const sticker = (id: string, i: number, extra: Record<string, unknown> = {}) => ({ file_id: id, file_unique_id: `g${i}`, type: 'regular', width: 512, height: 512, is_animated: true, is_video: false, ...extra });
@@ -166,6 +168,39 @@ describe('grids: GET /sticker-sets/:name/grid and POST /stickers/combine', () =>
     }
     const unknown = await post({ name: 'NoSuchSet' });
     assert.deepEqual([unknown.statusCode, unknown.json().code], [404, 'STICKER_SET_NOT_FOUND']);
+  });
+
+  test('a client that hangs up stops the grid: the stickers after the one under way are never fetched, nothing is composed', { timeout: 60_000 }, async () => {
+    const ids = [0, 1, 2, 3].map((i) => fid(`grid_hangup${i}`));
+    ids.forEach((id) => t.fake.add(id, { data: fixture('tiny_512_1s.tgs') }));
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (t.app.server.address() as AddressInfo).port;
+    t.fake.resetCounts();
+    const completed = t.app.pool.stats.completed;
+    // The second sticker's getFile waits for the test: the client leaves while it is held.
+    let release!: () => void;
+    t.fake.faults.getFile.push({ kind: 'delay', ms: 0 }, { kind: 'hold', until: new Promise<void>((r) => (release = r)) });
+    let getFiles = 0;
+    const held = new Promise<void>((resolve) => (t.fake.onCall = (path) => /\/getFile\?/.test(path) && ++getFiles === 2 && resolve()));
+    const abandoned = new Promise<string>((resolve) => {
+      const push = t.logs.push.bind(t.logs);
+      t.logs.push = (...lines: string[]) => {
+        for (const l of lines) if (l.includes('grid abandoned')) resolve(l);
+        return push(...lines);
+      };
+    });
+    const client = new AbortController();
+    const res = request(`http://127.0.0.1:${port}/stickers/combine`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ file_ids: ids, tile_size: 32 }), signal: client.signal });
+    await held;
+    client.abort();
+    await res.catch(() => undefined);
+    release();
+    const line = JSON.parse(await abandoned);
+    t.fake.onCall = undefined;
+    assert.equal(t.fake.calls.getFile, 2, 'no sticker after the one under way when the client left');
+    assert.deepEqual([line.stickers, line.notReached], [4, 2]);
+    // Two first frames rendered (the one before and the one under way), nothing composed.
+    assert.equal(t.app.pool.stats.completed - completed, 2 * 2, 'decode and render of two stickers, no compose');
   });
 
   test('every member failing is the first failure, not an empty grid', async () => {

@@ -41,6 +41,12 @@ export async function gridRoutes(app: FastifyInstance): Promise<void> {
     const tile = variantFor(app, req, { format: 'png', size: o.tile });
     const tileOf = async (fileId: string) => (await tile(fileId)).body;
     const { tiles, failed } = await collectTiles(fileIds, tileOf, { concurrency, stop, timeoutMs });
+    // Nobody to answer: nothing is composed.
+    if (left.aborted) {
+      const notReached = failed.filter((f) => f.code === 'NOT_REACHED').length;
+      req.log.info({ stickers: fileIds.length, notReached }, 'grid abandoned: the client left');
+      return;
+    }
     const image = await pool.composeGrid(tiles, { tile: o.tile, columns: layout.columns, format: o.format, quality: GRID_WEBP_QUALITY, background: o.background }, left);
     const entry = makeEntry({
       fileUniqueId: 'grid',
