@@ -97,6 +97,8 @@ test('with URL signing on, the listing needs a signature and its URLs come signe
     const first = res.json().stickers[0].url as string;
     assert.match(first, /\?sig=[A-Za-z0-9_-]{43}$/);
     assert.equal((await t.app.inject({ url: first })).statusCode, 200, 'the listed URL is served as it is');
+    const grid = await t.app.inject({ url: res.json().grid_url });
+    assert.deepEqual([grid.statusCode, grid.headers['content-type']], [200, 'image/webp'], 'the set\'s grid URL too');
   } finally {
     await t.close();
   }

@@ -75,7 +75,7 @@ export const API_ROUTES: Record<string, RouteDoc> = {
     summary: 'A sticker set: its title, type and stickers, with URLs of this service for each',
     description:
       'getStickerSet, kept for STICKER_SET_TTL_SEC. The name, or a t.me/addstickers/ or t.me/addemoji/ link (URL-encoded). Each sticker: index, file_id, ' +
-      'file_unique_id, emoji, kind (static, animated, video), width, height, needs_repainting, url and thumbnail_url (signed when URL_SIGNING_KEY is set).',
+      'file_unique_id, emoji, kind (static, animated, video), width, height, needs_repainting, custom_emoji_id, url and thumbnail_url; the set\'s archive_url and grid_url (all signed when URL_SIGNING_KEY is set).',
     tag: 'stickers',
     params: { name: 'A set name (letters, digits, _; up to 64) or a t.me/addstickers/<name> link' },
     signed: true,

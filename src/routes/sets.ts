@@ -9,12 +9,14 @@ import { signedUrl } from '../url-signing.js';
 /**
  * GET /sticker-sets/:name/archive: the whole set as a ZIP, streamed as each sticker is made (sticker/archive.ts).
  * GET /sticker-sets/:name: a set's listing (getStickerSet), each sticker with ready-made URLs of this
- * service for it and its thumbnail (signed when URL signing is on, so a page can use them as they are).
+ * service for it and its thumbnail, and the set's archive and grid (signed when URL signing is on, so a page
+ * can use them as they are).
  */
 export async function setRoutes(app: FastifyInstance): Promise<void> {
   const key = app.config.access.signingKeys?.[0];
   const signer = key ? Buffer.from(key) : undefined;
-  const url = (fileId: string) => (signer ? signedUrl(signer, `/stickers/${fileId}`) : `/stickers/${fileId}`);
+  const served = (path: string) => (signer ? signedUrl(signer, path) : path);
+  const url = (fileId: string) => served(`/stickers/${fileId}`);
   const cacheControl = `public, max-age=${Math.round(app.config.cache.setTtlMs / 1000)}`;
 
   app.get<{ Params: { name: string } }>('/sticker-sets/:name', async (req, reply) => {
@@ -25,6 +27,8 @@ export async function setRoutes(app: FastifyInstance): Promise<void> {
       name: set.name,
       title: set.title,
       sticker_type: set.stickerType,
+      archive_url: served(`/sticker-sets/${set.name}/archive`),
+      grid_url: served(`/sticker-sets/${set.name}/grid`),
       stickers: set.stickers.map((s, index) => ({
         index,
         file_id: s.fileId,
