@@ -101,10 +101,11 @@ function failed(el, message) {
   el.querySelector('.meta').textContent = message;
 }
 
-function query(format, size) {
+function query(format, size, tint) {
   if (format === 'default') return '';
   const q = new URLSearchParams({ format });
   if (format !== 'png' || size) q.set('size', String(size));
+  if (tint) q.set('tint', tint);
   return `?${q}`;
 }
 
@@ -123,9 +124,11 @@ async function showOutputs(request, mine) {
   if (first.dataset.state !== 'ok') return status('The source could not be read: see its card.', true);
   const original = lastOriginal ?? 'tgs';
   const kind = original === 'tgs' || original === 'webm' ? original : 'still';
+  // A custom emoji that Telegram repaints is shown in the chosen text colour, as a client would.
+  const tint = repaint ? $('tint').value.slice(1) : undefined;
   const jobs = OUTPUTS[kind].slice(1).map((format) => {
     const el = card($('cards'), format);
-    return () => fill(el, () => request(query(format, size)));
+    return () => fill(el, () => request(query(format, size, tint)));
   });
   for (const preset of PRESETS) {
     const el = card($('presets'), preset);
@@ -135,17 +138,21 @@ async function showOutputs(request, mine) {
   if (mine === generation) status('Done.');
 }
 
-// The stored form's format, from the first answer (X-Original-Format).
+// The stored form's format (X-Original-Format), and whether it is a custom emoji to repaint
+// (X-Needs-Repainting), from the first answer.
 let lastOriginal;
+let repaint = false;
 async function remembered(promise) {
   const res = await promise;
   if (res.ok && res.headers.get('x-original-format')) lastOriginal = res.headers.get('x-original-format');
+  if (res.ok && res.headers.get('x-needs-repainting')) repaint = res.headers.get('x-needs-repainting') === 'true';
   return res;
 }
 
 function showSticker(path) {
   const mine = ++generation;
   lastOriginal = undefined;
+  repaint = false;
   return showOutputs((search) => remembered(fetch(`${path}${search}`)), mine);
 }
 
@@ -181,6 +188,7 @@ async function showSet(name) {
 function showFile(file) {
   const mine = ++generation;
   lastOriginal = undefined;
+  repaint = false;
   $('set').hidden = true;
   const post = (search) => remembered(fetch(`/convert${search}`, { method: 'POST', body: file, headers: { 'content-type': 'application/octet-stream' } }));
   return showOutputs(post, mine);

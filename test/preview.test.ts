@@ -25,6 +25,7 @@ describe('the preview page in Chromium', { skip: noBrowser }, () => {
       sticker_type: 'regular',
       stickers: [{ file_id: fid('preview_tgs'), file_unique_id: 'p0', type: 'regular', width: 512, height: 512, is_animated: true, is_video: false, emoji: '😀' }],
     });
+    t.fake.customEmoji.set('5368324170671202286', { file_id: fid('preview_tgs'), file_unique_id: 'p0', type: 'custom_emoji', width: 100, height: 100, is_animated: true, is_video: false, custom_emoji_id: '5368324170671202286', needs_repainting: true });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
     const { chromium } = await import('playwright-core');
@@ -117,6 +118,32 @@ describe('the preview page in Chromium', { skip: noBrowser }, () => {
     await page.screenshot({ path: join(SHOTS, 'preview-upload.png'), fullPage: true });
     assert.deepEqual(errors, []);
     assert.deepEqual(outside, []);
+    await page.close();
+  });
+
+  test('a custom emoji that Telegram repaints is shown in the tint chosen', { timeout: 180_000 }, async () => {
+    const { page, errors } = await open();
+    const asked: string[] = [];
+    page.on('request', (r) => asked.push(r.url()));
+    await page.fill('#what', '5368324170671202286');
+    await page.fill('#size', '64');
+    await page.$eval('#tint', (input) => ((input as HTMLInputElement).value = '#ff0000'));
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Done.', undefined, { timeout: 170_000 });
+    assert.ok(asked.some((u) => u.endsWith('/custom-emoji/5368324170671202286?format=webp&size=64&tint=ff0000')), asked.join('\n'));
+    // Every visible pixel of the PNG card is the tint.
+    const colours = await page.evaluate(async () => {
+      const img = document.querySelector<HTMLImageElement>('.card[data-format="png"] img')!;
+      const canvas = new OffscreenCanvas(img.naturalWidth, img.naturalHeight);
+      const ctx = canvas.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      const seen = new Set<string>();
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] === 255) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+      return [...seen];
+    });
+    assert.deepEqual(colours, ['255,0,0']);
+    assert.deepEqual(errors, []);
     await page.close();
   });
 
