@@ -1,6 +1,6 @@
 import { errors } from '../errors.js';
 import { validateFileId } from './service.js';
-import { parseColour } from './variant.js';
+import { BACKGROUND as COLOUR, parseColour } from './variant.js';
 import { failureOf, notReached, runBounded, type Failure } from './set-work.js';
 
 // WebP's largest side.
@@ -37,7 +37,6 @@ const IMAGE_TYPES = ['main', 'thumbnail', 'thumb'] as const;
 const IMAGE_TYPE_DOC = "main (each sticker's first frame) or thumbnail (the set's thumbnails; also thumb)";
 // A cap, not a size: the set's own count, when lower, is what counts against MAX_GRID_STICKERS.
 const MAX_STICKERS_CAP = 100_000;
-const COLOUR = /^(transparent|#?[0-9a-fA-F]{6}|#?[0-9a-fA-F]{3})$/;
 const COLOUR_DOC = '"transparent" (the default) or a hex colour such as ffffff';
 
 /** GET /sticker-sets/:name/grid's query, validated: 400 INVALID_PARAMETER naming what is wrong. */

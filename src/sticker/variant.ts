@@ -21,6 +21,9 @@ export interface VariantQuery {
   preset?: PresetName;
 }
 
+/** A background as a query gives it: "transparent" or a hex colour, with or without #. */
+export const BACKGROUND = /^(transparent|#?[0-9a-fA-F]{6}|#?[0-9a-fA-F]{3})$/;
+
 let schemas: { maxOutputSize: number; schema: ReturnType<typeof buildSchema> } | undefined;
 
 /** The query schema, built once (building it costs more than using it). */
@@ -51,7 +54,7 @@ function buildSchema(maxOutputSize: number) {
     quality: integer(1, 100).optional().describe('a decimal integer from 1 to 100'),
     background: z
       .string()
-      .regex(/^(transparent|#?[0-9a-fA-F]{6}|#?[0-9a-fA-F]{3})$/)
+      .regex(BACKGROUND)
       .optional()
       .describe('"transparent" or a hex colour such as ffffff or #fff'),
     gif_alpha: z.enum(['dither', 'threshold']).optional().describe('dither (default) or threshold'),
