@@ -1,6 +1,6 @@
 import { Deadline } from '../deadline.js';
 import { AppError, errors } from '../errors.js';
-import { setBounded } from '../bounded-map.js';
+import { ExpiringMap } from '../bounded-map.js';
 import type { SetSticker } from '../model/sticker-set.js';
 import type { TelegramClient } from '../telegram/client.js';
 
@@ -26,16 +26,18 @@ interface Waiter {
  * asked for joins its call; resolved ones are kept `ttlMs` (an id always names the same file).
  */
 export class CustomEmojiResolver {
-  readonly #kept = new Map<string, { sticker: SetSticker; until: number }>();
+  readonly #kept: ExpiringMap<string, SetSticker>;
   readonly #flights = new Map<string, Promise<SetSticker>>();
   readonly #queue = new Map<string, Waiter>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: { telegram: TelegramClient | undefined; batchMs: number; ttlMs: number; endpointTimeoutMs: number }) {}
+  constructor(private readonly opts: { telegram: TelegramClient | undefined; batchMs: number; ttlMs: number; endpointTimeoutMs: number }) {
+    this.#kept = new ExpiringMap(opts.ttlMs, EMOJI_KEPT);
+  }
 
   get(id: string): Promise<SetSticker> {
     const kept = this.#kept.get(id);
-    if (kept && kept.until > Date.now()) return Promise.resolve(kept.sticker);
+    if (kept) return Promise.resolve(kept);
     if (!this.opts.telegram) return Promise.reject(errors.tokenMissing());
     let flight = this.#flights.get(id);
     if (flight) return flight;
@@ -68,7 +70,7 @@ export class CustomEmojiResolver {
           w.reject(errors.customEmojiNotFound(id));
           continue;
         }
-        setBounded(this.#kept, id, { sticker, until: Date.now() + this.opts.ttlMs }, EMOJI_KEPT);
+        this.#kept.set(id, sticker);
         w.resolve(sticker);
       }
     } catch (err) {

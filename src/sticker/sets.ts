@@ -1,6 +1,6 @@
 import { Deadline } from '../deadline.js';
 import { AppError, errors } from '../errors.js';
-import { setBounded } from '../bounded-map.js';
+import { ExpiringMap } from '../bounded-map.js';
 import { SingleFlight } from '../singleflight.js';
 import { SET_NAME, type StickerSet } from '../model/sticker-set.js';
 import type { TelegramClient } from '../telegram/client.js';
@@ -25,22 +25,24 @@ export function setName(given: string): string {
  * edits it; its stickers are cached as any other), one call for concurrent requests of one set.
  */
 export class StickerSets {
-  readonly #kept = new Map<string, { set: StickerSet; until: number }>();
+  readonly #kept: ExpiringMap<string, StickerSet>;
   readonly #flights = new SingleFlight<StickerSet>();
 
-  constructor(private readonly opts: { telegram: TelegramClient | undefined; ttlMs: number; endpointTimeoutMs: number }) {}
+  constructor(private readonly opts: { telegram: TelegramClient | undefined; ttlMs: number; endpointTimeoutMs: number }) {
+    this.#kept = new ExpiringMap(opts.ttlMs, SETS_KEPT);
+  }
 
   async get(name: string, startedAt: number): Promise<StickerSet> {
     const kept = this.#kept.get(name);
-    if (kept && kept.until > Date.now()) return kept.set;
-    const { telegram, ttlMs, endpointTimeoutMs } = this.opts;
+    if (kept) return kept;
+    const { telegram, endpointTimeoutMs } = this.opts;
     if (!telegram) throw errors.tokenMissing();
     const deadline = new Deadline(Math.max(1, endpointTimeoutMs - (performance.now() - startedAt)));
     try {
       return await this.#flights.do(name, async () => {
         try {
           const set = await telegram.getStickerSet(name, deadline);
-          setBounded(this.#kept, name, { set, until: Date.now() + ttlMs }, SETS_KEPT);
+          this.#kept.set(name, set);
           return set;
         } catch (err) {
           // Telegram answers an unknown name with 400 STICKERSET_INVALID.

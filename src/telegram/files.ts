@@ -1,6 +1,6 @@
 import { errors } from '../errors.js';
 import type { Deadline } from '../deadline.js';
-import { setBounded } from '../bounded-map.js';
+import { ExpiringMap } from '../bounded-map.js';
 import type { FilePathStore, TelegramFile } from '../model/telegram-file.js';
 import type { StoreBudget } from '../model/tiers.js';
 import { DownloadNotFound, type TelegramClient } from './client.js';
@@ -23,15 +23,16 @@ const MAX_FILE_PATHS = 100_000;
  */
 export class TelegramFiles {
   readonly #opts: TelegramFilesOptions;
-  readonly #paths = new Map<string, { file: TelegramFile; expires: number }>();
+  readonly #paths: ExpiringMap<string, TelegramFile>;
 
   constructor(options: TelegramFilesOptions) {
     this.#opts = options;
+    this.#paths = new ExpiringMap(options.filePathTtlMs, MAX_FILE_PATHS);
   }
 
   /** What getFile says of fileId: remembered here, else shared by another process, else asked. */
   async describe(fileId: string, deadline: Deadline, budget?: StoreBudget): Promise<TelegramFile> {
-    return this.#remembered(fileId) ?? (await this.#fromShared(fileId, budget)) ?? (await this.#getFile(fileId, deadline, budget));
+    return this.#paths.get(fileId) ?? (await this.#fromShared(fileId, budget)) ?? (await this.#getFile(fileId, deadline, budget));
   }
 
   /** The file's bytes; within MAX_FILE_SIZE_MB or a 413. */
@@ -68,27 +69,16 @@ export class TelegramFiles {
     if (file.filePath === undefined) throw errors.fileTooBig(max, 'Telegram gives no download path for it');
   }
 
-  #remembered(fileId: string): TelegramFile | undefined {
-    const hit = this.#paths.get(fileId);
-    if (hit && hit.expires > Date.now()) return hit.file;
-    if (hit) this.#paths.delete(fileId);
-    return undefined;
-  }
-
   async #fromShared(fileId: string, budget?: StoreBudget): Promise<TelegramFile | undefined> {
     const file = await this.#opts.shared?.get(fileId, budget);
-    if (file) this.#remember(fileId, file);
+    if (file) this.#paths.set(fileId, file);
     return file;
   }
 
   async #getFile(fileId: string, deadline: Deadline, budget?: StoreBudget): Promise<TelegramFile> {
     const file = await this.#opts.telegram.getFile(fileId, deadline);
-    this.#remember(fileId, file);
+    this.#paths.set(fileId, file);
     await this.#opts.shared?.set(fileId, file, this.#opts.filePathTtlMs, budget);
     return file;
-  }
-
-  #remember(fileId: string, file: TelegramFile): void {
-    setBounded(this.#paths, fileId, { file, expires: Date.now() + this.#opts.filePathTtlMs }, MAX_FILE_PATHS);
   }
 }
