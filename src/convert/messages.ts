@@ -95,6 +95,9 @@ export interface GridTask {
   tiles: Array<Uint8Array | null>;
   tile: number;
   columns: number;
+  /** The whole image (the layout's, sticker/grid.ts). */
+  width: number;
+  height: number;
   format: 'webp' | 'png';
   /** WebP's quality. */
   quality: number;

@@ -47,7 +47,7 @@ export async function gridRoutes(app: FastifyInstance): Promise<void> {
       req.log.info({ stickers: fileIds.length, notReached }, 'grid abandoned: the client left');
       return;
     }
-    const image = await pool.composeGrid(tiles, { tile: o.tile, columns: layout.columns, format: o.format, quality: GRID_WEBP_QUALITY, background: o.background }, left);
+    const image = await pool.composeGrid(tiles, { tile: o.tile, columns: layout.columns, width: layout.width, height: layout.height, format: o.format, quality: GRID_WEBP_QUALITY, background: o.background }, left);
     const entry = makeEntry({
       fileUniqueId: 'grid',
       original: o.format,

@@ -51,8 +51,8 @@ export function parseGridQuery(query: unknown, maxTile: number): SetGridOptions 
     max_stickers: integer(1, MAX_STICKERS_CAP).optional(),
     background: z.string().regex(COLOUR).optional().describe(COLOUR_DOC),
   });
-  const { sig: _sig, ...rest } = (query ?? {}) as Record<string, unknown>;
-  const parsed = schema.safeParse(rest);
+  // Other parameters (sig, cache busters) are left out by the schema.
+  const parsed = schema.safeParse(query ?? {});
   if (!parsed.success) {
     const name = String(parsed.error.issues[0].path[0]);
     throw errors.badParameter(name, describe(schema.shape, name) ?? parsed.error.issues[0].message);

@@ -8,10 +8,7 @@ import { PNG_OPTIONS, rgb } from './libvips.js';
  */
 export async function composeGrid(task: GridTask): Promise<EncodeResult> {
   try {
-    const { tile, columns } = task;
-    const rows = Math.max(1, Math.ceil(task.tiles.length / columns));
-    const width = tile * Math.min(columns, Math.max(1, task.tiles.length));
-    const height = tile * rows;
+    const { tile, columns, width, height } = task;
     const placed = await Promise.all(
       task.tiles.map(async (data, i) => {
         if (!data) return undefined;
